@@ -1,0 +1,9 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Warnings for every project target, through one interface target.
+add_library(smb3_warnings INTERFACE)
+target_compile_options(smb3_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor -Wimplicit-fallthrough
+  -Wformat=2 -Wundef -Wno-missing-field-initializers)
+if(SMB3_WERROR)
+  target_compile_options(smb3_warnings INTERFACE -Werror)
+endif()

@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// smb3::Client: one authenticated SMB 3.x session with one tree connect (a share).
+//
+// Thread-safety: every method may be called from any number of threads at once; requests from all
+// threads are pipelined on the one connection within the credits the server grants. Async
+// callbacks run on the connection's own thread and must not block or call the synchronous methods.
+//
+// Paths are UTF-8, relative to the share root, with '/' or '\' separators ("" is the root). Errors:
+// Code::kNtStatus carries the server's NTSTATUS (see smb3/ntstatus.h); Code::kDisconnected after the
+// connection is lost and could not be re-established.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "smb3/options.h"
+#include "smb3/status.h"
+#include "smb3/types.h"
+
+namespace smb3 {
+
+// [MS-SMB2] 2.2.13 CreateDisposition.
+enum class Disposition : uint32_t {
+  kSupersede = 0,    // replace if exists, else create
+  kOpen = 1,         // open existing, fail if absent
+  kCreate = 2,       // create, fail if exists
+  kOpenIf = 3,       // open or create
+  kOverwrite = 4,    // open existing and truncate, fail if absent
+  kOverwriteIf = 5,  // open or create, truncate
+};
+
+// [MS-SMB2] 2.2.13.1 access mask bits (subset).
+inline constexpr uint32_t kAccessReadData = 0x00000001;
+inline constexpr uint32_t kAccessWriteData = 0x00000002;
+inline constexpr uint32_t kAccessAppendData = 0x00000004;
+inline constexpr uint32_t kAccessReadEa = 0x00000008;
+inline constexpr uint32_t kAccessWriteEa = 0x00000010;
+inline constexpr uint32_t kAccessReadAttributes = 0x00000080;
+inline constexpr uint32_t kAccessWriteAttributes = 0x00000100;
+inline constexpr uint32_t kAccessDelete = 0x00010000;
+inline constexpr uint32_t kAccessReadControl = 0x00020000;
+inline constexpr uint32_t kAccessSynchronize = 0x00100000;
+inline constexpr uint32_t kAccessGenericRead = 0x80000000;
+inline constexpr uint32_t kAccessGenericWrite = 0x40000000;
+inline constexpr uint32_t kAccessMaximumAllowed = 0x02000000;
+
+enum class FileKind : uint8_t { kAny, kFile, kDirectory };
+
+struct OpenOptions {
+  uint32_t desired_access = kAccessReadData | kAccessReadAttributes | kAccessSynchronize;
+  Disposition disposition = Disposition::kOpen;
+  FileKind kind = FileKind::kAny;     // kFile/kDirectory constrain the create (NON_DIRECTORY/DIRECTORY)
+  uint32_t file_attributes = 0;       // for a newly created file
+  bool delete_on_close = false;
+  bool durable = true;                // request a durable handle (if the client options allow)
+};
+
+// An open file or directory. Opaque; reference-counted so that asynchronous I/O may hold it.
+// Close it with Client::Close; a handle dropped without Close is closed in the background.
+class OpenFile;
+using FileHandle = std::shared_ptr<OpenFile>;
+
+struct OpenResult {
+  FileHandle handle;
+  FileInfo info;
+  uint32_t create_action = 0;  // [MS-SMB2] 2.2.14 CreateAction: 0 superseded,1 opened,2 created,3 overwritten
+};
+
+using IoCallback = std::function<void(Result<size_t>)>;
+
+class Client {
+ public:
+  virtual ~Client() = default;
+
+  // Connects, negotiates, authenticates and connects the tree. Errors name the cause:
+  // kUnreachable (errno), kAuth (STATUS_LOGON_FAILURE...), kNtStatus STATUS_BAD_NETWORK_NAME (share),
+  // kNotSupported (dialect refused), kSecurity (server cannot meet the signing/encryption demand).
+  static Result<std::unique_ptr<Client>> Connect(const ClientOptions& options);
+
+  virtual ConnectionInfo info() const = 0;
+  virtual ClientStats stats() const = 0;
+
+  // --- handles ---
+  virtual Result<OpenResult> Open(std::string_view path, const OpenOptions& options) = 0;
+  // Closes on the server; returns the final attributes when `final_info` is non-null.
+  virtual Status Close(const FileHandle& file, FileInfo* final_info = nullptr) = 0;
+
+  // --- data (split into READ/WRITE of at most max_read/max_write, pipelined) ---
+  // Reads up to dst.size() bytes at `offset`; returns the count (short only at end of file).
+  virtual Result<size_t> Read(const FileHandle& file, uint64_t offset, std::span<uint8_t> dst) = 0;
+  // Writes all of src at `offset`; returns src.size() or an error (no partial success is hidden).
+  virtual Result<size_t> Write(const FileHandle& file, uint64_t offset,
+                               std::span<const uint8_t> src) = 0;
+  // Asynchronous forms: `dst`/`src` must stay valid until `done` runs (exactly once).
+  virtual void ReadAsync(const FileHandle& file, uint64_t offset, std::span<uint8_t> dst,
+                         IoCallback done) = 0;
+  virtual void WriteAsync(const FileHandle& file, uint64_t offset, std::span<const uint8_t> src,
+                          IoCallback done) = 0;
+  // Returns after the server acknowledged the FLUSH.
+  virtual Status Flush(const FileHandle& file) = 0;
+
+  // --- metadata ---
+  virtual Result<FileInfo> QueryInfo(const FileHandle& file) = 0;
+  // Stat by path in one round trip (compound CREATE + QUERY_INFO + CLOSE).
+  virtual Result<FileInfo> Stat(std::string_view path) = 0;
+  // All entries of a directory (continuation handled; "." and ".." left out).
+  virtual Result<std::vector<DirEntry>> ListDirectory(std::string_view path) = 0;
+  virtual Status SetEndOfFile(const FileHandle& file, uint64_t size) = 0;
+  // Sets times (0 = unchanged) and attributes (0 = unchanged) via FILE_BASIC_INFORMATION.
+  virtual Status SetBasicInfo(const FileHandle& file, FileTime creation, FileTime last_access,
+                              FileTime last_write, FileTime change, uint32_t attributes) = 0;
+  // Renames an open file/directory to `new_path` (share-relative).
+  virtual Status Rename(const FileHandle& file, std::string_view new_path, bool replace) = 0;
+  virtual Status SetDeleteOnClose(const FileHandle& file, bool on) = 0;
+  // Preallocation where the server can ([MS-FSCC] FileAllocationInformation).
+  virtual Status SetAllocationSize(const FileHandle& file, uint64_t size) = 0;
+
+  // --- path conveniences (each one or two round trips) ---
+  virtual Status Mkdir(std::string_view path) = 0;
+  virtual Status Rmdir(std::string_view path) = 0;
+  virtual Status Unlink(std::string_view path) = 0;
+  virtual Status RenamePath(std::string_view from, std::string_view to, bool replace) = 0;
+
+  // --- share / server ---
+  virtual Result<FsInfo> StatFs() = 0;
+  virtual Status Echo() = 0;
+  virtual Result<std::vector<NetworkInterface>> QueryNetworkInterfaces() = 0;
+
+  // Logs off and disconnects; further calls fail with kDisconnected. Idempotent.
+  virtual void Disconnect() = 0;
+};
+
+// One line for a person: cause and fix (e.g. "wrong user name or password (STATUS_LOGON_FAILURE):
+// check username/password or the credentials file").
+std::string DescribeError(const Status& status);
+
+}  // namespace smb3
