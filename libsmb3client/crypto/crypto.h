@@ -34,6 +34,10 @@ Result<Block16> AesCmac(ByteView key, std::span<const ByteView> parts);
 Status Rc4(ByteView key, MutableByteView data);
 // Cryptographically secure random bytes.
 Status RandomBytes(MutableByteView out);
+// Compares in time that depends only on the lengths; false when the lengths differ.
+bool ConstantTimeEqual(ByteView a, ByteView b);
+// Overwrites `data` with zeros in a way the compiler cannot elide (for keys and secrets).
+void SecureZero(MutableByteView data);
 
 enum class AeadAlgorithm : uint8_t { kAes128Ccm, kAes128Gcm, kAes256Ccm, kAes256Gcm };
 // Nonce: 11 bytes for CCM, 12 for GCM. Tag: 16 bytes. `out` has plaintext.size() bytes.
