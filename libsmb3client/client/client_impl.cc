@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "client/client_impl.h"
+#include "client/names.h"
+
+#include "base/log.h"
+#include "smb2/close.h"
+#include "smb2/logoff.h"
+#include "smb2/session_setup.h"
+#include "smb2/tree_connect.h"
+#include "smb3/ntstatus.h"
+
+namespace smb3 {
+
+OpenFile::~OpenFile() {
+  if (closed_.load()) return;
+  // Dropped without Client::Close: close it on the server without waiting for the answer.
+  auto conn = conn_.lock();
+  if (!conn || !conn->connected()) return;
+  client::Request r = client::NewRequest(smb2::SMB2_CLOSE);
+  r.tree_id = tree_id_;
+  r.encrypt = encrypt_;
+  ByteWriter w(r.message);
+  smb2::CloseRequest c;
+  c.file_id = id_;
+  if (smb2::EncodeCloseRequest(c, w).ok()) conn->Submit(std::move(r), [](Result<client::Response>) {});
+}
+
+Result<std::unique_ptr<Client>> Client::Connect(const ClientOptions& options) {
+  if (options.server.empty()) return Status::Invalid("no server given");
+  if (options.share.empty() || options.share.find_first_of("/\\") != std::string::npos)
+    return Status::Invalid("share name must be non-empty and contain no slashes");
+  auto impl = std::make_unique<client::ClientImpl>(options);
+  SMB3_RETURN_IF_ERROR(impl->Start());
+  return std::unique_ptr<Client>(std::move(impl));
+}
+
+namespace client {
+
+ClientImpl::ClientImpl(ClientOptions options)
+    : options_(std::move(options)), pool_(BufferPool::Create(64u << 20)) {}
+
+ClientImpl::~ClientImpl() { Disconnect(); }
+
+Status ClientImpl::Start() {
+  if (options_.rdma == RdmaPolicy::kYes)
+    return Status(Code::kNotSupported, 0, "rdma=yes: SMB Direct is not available in this build (use rdma=no or auto)");
+  transport::TcpOptions tcp;
+  tcp.connect_timeout = options_.connect_timeout;
+  SMB3_ASSIGN_OR_RETURN(auto transport,
+                        transport::ConnectTcp(options_.server, options_.port, tcp, pool_));
+  Connection::Options co;
+  co.request_timeout = options_.request_timeout;
+  co.echo_interval = options_.echo_interval;
+  conn_ = std::make_shared<Connection>(std::move(transport), co);
+  SMB3_RETURN_IF_ERROR(conn_->Start());
+  SMB3_RETURN_IF_ERROR(Negotiate());
+  SMB3_RETURN_IF_ERROR(SessionSetup());
+  SMB3_RETURN_IF_ERROR(TreeConnect());
+  SMB3_RETURN_IF_ERROR(ValidateNegotiate());
+  return Status::Ok();
+}
+
+void ClientImpl::Disconnect() {
+  std::call_once(disconnect_once_, [this] {
+    if (!conn_) return;
+    if (conn_->connected()) {
+      // Polite goodbye; failures do not matter, the connection closes either way.
+      if (tree_id_) {
+        Request r = TreeRequest(smb2::SMB2_TREE_DISCONNECT);
+        ByteWriter w(r.message);
+        if (smb2::EncodeTreeDisconnectRequest(w).ok()) (void)conn_->Call(std::move(r));
+      }
+      Request r = NewRequest(smb2::SMB2_LOGOFF);
+      r.encrypt = encrypt_all_;
+      ByteWriter w(r.message);
+      if (smb2::EncodeLogoffRequest(w).ok()) (void)conn_->Call(std::move(r));
+    }
+    conn_->Close(Status(Code::kDisconnected, 0, "client disconnected"));
+  });
+}
+
+ConnectionInfo ClientImpl::info() const {
+  ConnectionInfo i;
+  i.server = options_.server;
+  i.port = options_.port;
+  i.transport = TransportKind::kTcp;
+  i.transport_reason = options_.rdma == RdmaPolicy::kNo ? "rdma=no" : "SMB Direct not built yet: TCP";
+  i.dialect = dialect_;
+  i.cipher = (encrypt_all_ || tree_encrypt_) ? CipherName(cipher_) : "none";
+  i.signing = signing_on_ ? SigningAlgorithmName(signing_algorithm_) : "none";
+  i.signing_required = signing_on_;
+  i.encryption_required = encrypt_all_ || tree_encrypt_;
+  i.max_read_size = max_read();
+  i.max_write_size = max_write();
+  i.max_transact_size = max_transact_;
+  i.credits = conn_ ? conn_->stats().credits : 0;
+  i.server_capabilities = server_capabilities_;
+  static const char* kHex = "0123456789abcdef";
+  for (size_t k = 0; k < server_guid_.size(); ++k) {
+    if (k == 4 || k == 6 || k == 8 || k == 10) i.server_guid += '-';
+    i.server_guid += kHex[server_guid_[k] >> 4];
+    i.server_guid += kHex[server_guid_[k] & 15];
+  }
+  i.guest = (session_flags_ & smb2::SMB2_SESSION_FLAG_IS_GUEST) != 0;
+  return i;
+}
+
+ClientStats ClientImpl::stats() const {
+  ClientStats s;
+  if (conn_) {
+    ConnectionStats cs = conn_->stats();
+    s.requests = cs.requests;
+    s.responses = cs.responses;
+    s.credit_stalls = cs.credit_stalls;
+    s.pending_interims = cs.interims;
+    s.signed_messages = cs.signed_messages;
+    s.encrypted_messages = cs.encrypted_messages;
+    s.credits_held = cs.credits;
+  }
+  s.bytes_read = bytes_read_.load();
+  s.bytes_written = bytes_written_.load();
+  s.reads = reads_.load();
+  s.writes = writes_.load();
+  s.bytes_inline = s.bytes_read + s.bytes_written;
+  return s;
+}
+
+uint32_t ClientImpl::max_read() const {
+  return std::min<uint32_t>(max_read_, options_.max_io_size);
+}
+uint32_t ClientImpl::max_write() const {
+  return std::min<uint32_t>(max_write_, options_.max_io_size);
+}
+
+Request ClientImpl::TreeRequest(uint16_t command) const {
+  Request r = NewRequest(command);
+  r.tree_id = tree_id_;
+  r.encrypt = tree_encrypt_;
+  return r;
+}
+
+Result<Response> ClientImpl::CallOk(Request request, const char* where) {
+  SMB3_ASSIGN_OR_RETURN(Response resp, conn_->Call(std::move(request)));
+  if (resp.nt_status() != STATUS_SUCCESS) return Status::NtStatus(resp.nt_status(), where);
+  return resp;
+}
+
+}  // namespace client
+}  // namespace smb3
