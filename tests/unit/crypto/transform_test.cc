@@ -102,6 +102,45 @@ TEST(EncryptMessage, Smb311GcmVector) {
   EXPECT_EQ(Upper(ToHex(out)), std::string("AABBCCDD") + k311SealedRequest);
 }
 
+// AES-256: no published vector, so these were produced by an independent implementation of
+// [MS-SMB2] 3.1.4.3 (a Python script over the `cryptography` package): the 3.1.1 WRITE request
+// above sealed under the AES-256 EncryptionKey of keys_test.cc, nonce C7D6822D269CAF48904C664C
+// (GCM) or its first 11 bytes (CCM).
+const char* const kAes256Key = "3334a9f25e7dbdb8a342c07ebfbb2d26cc2fd6c04058ec2083cba7d217a76848";
+const char* const kAes256GcmSealed =
+    "FD534D426FCFB04A44AB5F16B8F839CDA60C5FAAC7D6822D269CAF48904C664C0000000087000000000001002500"
+    "0000001000006B44DD0F69EC2AB687889586805C3C841B154609BDA90D21D0C5994C36FA07302BF2180298F948BD"
+    "C40B730CBA929CA9BB79D30E04D2C34273BFFDE37C55315ECCE3D4602BF79A88E0D002D8DF32CB6673AEB5655D13"
+    "2ED637D07D246FA6942270E5055D066A64F8611845A2B0223DC81EB0D709E74FF9CDDBB2CE3B8DB2A419F6D73DDA"
+    "C56ECB";
+const char* const kAes256CcmSealed =
+    "FD534D42EA7A26C7526A4C1B02E2D38B5711D3B8C7D6822D269CAF48904C66000000000087000000000001002500"
+    "000000100000A9007EEC79161E2C95F011D1BFD92AF5EE5C44BA4C0DB47EDC1A8C5CAF9E110301AD377F394A655E"
+    "D8253363B7B12704D2AD2F077E29F9810438AB4D1C8B8597100B1004E5BFBBA5DD4D7BB0C17DEDB91EDFADC311D3"
+    "B0785DC022144C3C06CD598E6A2C091CA16219A46070DC0646C9E5B104DF72D83637B8CA0CB1EC13A41CE688BF84"
+    "EF3402";
+
+TEST(EncryptMessage, Aes256CrossChecked) {
+  const struct {
+    CipherId cipher;
+    const char* nonce;
+    const char* sealed;
+  } kCases[] = {
+      {CipherId::SMB2_ENCRYPTION_AES256_GCM, "C7D6822D269CAF48904C664C00000000", kAes256GcmSealed},
+      {CipherId::SMB2_ENCRYPTION_AES256_CCM, "C7D6822D269CAF48904C660000000000", kAes256CcmSealed},
+  };
+  for (const auto& c : kCases) {
+    std::vector<uint8_t> out;
+    ASSERT_TRUE(EncryptMessage(c.cipher, Hex(kAes256Key), NonceFrom(c.nonce), k311SessionId,
+                               Hex(k311Request), out)
+                    .ok());
+    EXPECT_EQ(Upper(ToHex(out)), c.sealed);
+    auto plain = DecryptMessageInPlace(c.cipher, Hex(kAes256Key), out);
+    ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+    EXPECT_EQ(Upper(ToHex(*plain)), k311Request);
+  }
+}
+
 TEST(DecryptMessage, Smb30CcmVector) {
   auto sealed = Hex(k30SealedResponse);
   auto header = DecodeTransformHeader(sealed);
