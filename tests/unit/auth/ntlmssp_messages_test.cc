@@ -6,7 +6,9 @@
 #include <vector>
 
 #include "unit/auth/ntlm_test_peer.h"
+#include "unit/auth/samba_capture.h"
 #include "unit/auth/vectors.h"
+#include "auth/spnego.h"
 
 namespace smb3::auth {
 namespace {
@@ -30,6 +32,24 @@ TEST(NtlmChallenge, DecodesSpecExample) {
   EXPECT_EQ(c->target_info[1], (AvPair{AvId::MsvAvNbComputerName, U16("Server")}));
   const NtlmVersion version = {0x06, 0x00, 0x70, 0x17, 0x00, 0x00, 0x00, 0x0f};
   EXPECT_EQ(c->version, version);
+}
+
+TEST(NtlmChallenge, DecodesCapturedSamba417Challenge) {
+  auto reply = DecodeNegTokenResp(authtest::kSamba417ChallengeReply);
+  ASSERT_TRUE(reply.ok());
+  auto c = DecodeChallengeMessage(reply->response_token.value());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->negotiate_flags, 0xE28A8235u);
+  EXPECT_EQ(c->target_name, U16("SMB3TEST"));
+  ASSERT_TRUE(c->has_target_info);
+  ASSERT_EQ(c->target_info.size(), 5u);
+  EXPECT_EQ(c->target_info[0], (AvPair{AvId::MsvAvNbDomainName, U16("SMB3TEST")}));
+  EXPECT_EQ(c->target_info[1], (AvPair{AvId::MsvAvNbComputerName, U16("SMB3TEST")}));
+  EXPECT_EQ(c->target_info[2], (AvPair{AvId::MsvAvDnsDomainName, {}}));  // empty value
+  EXPECT_EQ(c->target_info[3], (AvPair{AvId::MsvAvDnsComputerName, U16("vm")}));
+  EXPECT_EQ(c->target_info[4].id, AvId::MsvAvTimestamp);
+  // Re-encoding gives Samba's bytes back (same field order and layout).
+  EXPECT_EQ(EncodeChallengeMessage(*c).value(), *reply->response_token);
 }
 
 TEST(NtlmChallenge, EncodeReproducesSpecExample) {

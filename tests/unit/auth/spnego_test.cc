@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "unit/auth/ntlm_test_peer.h"
+#include "unit/auth/samba_capture.h"
 #include "unit/auth/vectors.h"
 
 namespace smb3::auth {
@@ -37,6 +38,41 @@ TEST(SpnegoInit, DecodesSambaStyleHint) {
   EXPECT_FALSE(t->mech_token.has_value());
   EXPECT_EQ(t->hint_name, "not_defined_in_RFC4178@please_ignore");
   EXPECT_TRUE(OffersNtlmssp(*t));
+}
+
+TEST(SpnegoInit, DecodesCapturedSamba417Hint) {
+  // A standalone Samba 4.17 offers NTLMSSP only, with the MS-SPNG hint string.
+  auto t = DecodeNegTokenInit(authtest::kSamba417NegotiateHint);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->mech_types, std::vector<Oid>{NtlmsspOid()});
+  EXPECT_EQ(t->hint_name, "not_defined_in_RFC4178@please_ignore");
+  EXPECT_FALSE(t->mech_token.has_value());
+  EXPECT_TRUE(OffersNtlmssp(*t));
+}
+
+TEST(SpnegoResp, DecodesCapturedSamba417Replies) {
+  auto challenge = DecodeNegTokenResp(authtest::kSamba417ChallengeReply);
+  ASSERT_TRUE(challenge.ok()) << challenge.status().ToString();
+  EXPECT_EQ(challenge->neg_state, NegState::kAcceptIncomplete);
+  EXPECT_EQ(challenge->supported_mech, NtlmsspOid());
+  ASSERT_TRUE(challenge->response_token.has_value());
+  EXPECT_EQ(challenge->response_token->size(), 140u);
+  EXPECT_FALSE(challenge->mech_list_mic.has_value());
+
+  auto final_reply = DecodeNegTokenResp(authtest::kSamba417FinalReply);
+  ASSERT_TRUE(final_reply.ok()) << final_reply.status().ToString();
+  EXPECT_EQ(final_reply->neg_state, NegState::kAcceptCompleted);
+  EXPECT_FALSE(final_reply->response_token.has_value());
+  ASSERT_TRUE(final_reply->mech_list_mic.has_value());
+  EXPECT_EQ(final_reply->mech_list_mic->size(), 16u);
+  EXPECT_EQ((*final_reply->mech_list_mic)[0], 1);  // NTLMSSP_MESSAGE_SIGNATURE Version
+
+  // The client's AUTHENTICATE token: no negState, AUTHENTICATE + mechListMIC.
+  auto auth = DecodeNegTokenResp(authtest::kSamba417ClientAuthenticate);
+  ASSERT_TRUE(auth.ok());
+  EXPECT_FALSE(auth->neg_state.has_value());
+  EXPECT_TRUE(auth->response_token.has_value());
+  EXPECT_TRUE(auth->mech_list_mic.has_value());
 }
 
 TEST(SpnegoInit, OffersNtlmsspRules) {
