@@ -1,0 +1,648 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "smb_fs.h"
+
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+
+#include "errno_map.h"
+#include "log.h"
+
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+namespace fuse_smbd {
+namespace {
+
+smb3::Status Err(int e, const char* where) { return smb3::Status::Errno(e, where); }
+
+struct timespec ToTimespec(smb3::FileTime ft) {
+  struct timespec ts{};
+  if (ft <= smb3::kFileTimeUnixEpoch) return ts;
+  const uint64_t t = ft - smb3::kFileTimeUnixEpoch;
+  ts.tv_sec = static_cast<time_t>(t / 10000000ULL);
+  ts.tv_nsec = static_cast<long>((t % 10000000ULL) * 100);
+  return ts;
+}
+
+smb3::FileTime FromTimespec(const struct timespec& ts) {
+  if (ts.tv_sec < 0) return smb3::kFileTimeUnixEpoch;
+  return smb3::kFileTimeUnixEpoch + static_cast<uint64_t>(ts.tv_sec) * 10000000ULL +
+         static_cast<uint64_t>(ts.tv_nsec) / 100;
+}
+
+smb3::FileTime NowFileTime() {
+  struct timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return FromTimespec(ts);
+}
+
+bool NameOk(std::string_view name) { return name.find('\\') == std::string_view::npos; }
+
+// Closes a handle opened for one operation; its error matters less than the operation's.
+void CloseQuietly(smb3::Client& client, const smb3::FileHandle& handle) {
+  smb3::Status st = client.Close(handle);
+  if (!st.ok()) Log(smb3::LogLevel::kDebug, "close: %s", st.ToString().c_str());
+}
+
+}  // namespace
+
+FsOptions FsOptionsFrom(const MountConfig& c) {
+  FsOptions o;
+  o.root_path = c.prefix_path;
+  o.uid = c.uid;
+  o.gid = c.gid;
+  o.file_mode = c.file_mode;
+  o.dir_mode = c.dir_mode;
+  o.actimeo = c.actimeo;
+  o.cache = c.cache;
+  o.use_server_ino = c.use_server_inodes;
+  return o;
+}
+
+SmbFs::SmbFs(smb3::Client& client, FsOptions options)
+    : client_(client), options_(std::move(options)),
+      inodes_(options_.root_path, options_.use_server_ino) {}
+
+struct stat SmbFs::MakeStat(uint64_t ino, const smb3::FileInfo& info) const {
+  struct stat st{};
+  st.st_ino = ino;
+  if (info.is_directory()) {
+    st.st_mode = S_IFDIR | (options_.dir_mode & 07777);
+    st.st_nlink = 2;
+  } else {
+    mode_t mode = options_.file_mode & 07777;
+    if (info.attributes & smb3::kFileAttributeReadonly) mode &= ~static_cast<mode_t>(0222);
+    st.st_mode = S_IFREG | mode;
+    st.st_nlink = info.nlink == 0 ? 1 : info.nlink;
+    st.st_size = static_cast<off_t>(info.end_of_file);
+    st.st_blocks = static_cast<blkcnt_t>((info.allocation_size + 511) / 512);
+  }
+  if (info.delete_pending || inodes_.IsUnlinked(ino)) st.st_nlink = 0;
+  st.st_uid = options_.uid;
+  st.st_gid = options_.gid;
+  st.st_blksize = 1 << 20;  // cp and friends size their buffers by this
+  st.st_atim = ToTimespec(info.last_access_time);
+  st.st_mtim = ToTimespec(info.last_write_time);
+  st.st_ctim = ToTimespec(info.change_time != 0 ? info.change_time : info.last_write_time);
+  return st;
+}
+
+Entry SmbFs::MakeEntry(uint64_t ino, const smb3::FileInfo& info) const {
+  Entry e;
+  e.ino = ino;
+  e.attr = MakeStat(ino, info);
+  e.attr_timeout = options_.actimeo;
+  e.entry_timeout = options_.actimeo;
+  return e;
+}
+
+uint32_t SmbFs::AccessFor(int flags) const {
+  uint32_t access = smb3::kAccessReadAttributes | smb3::kAccessSynchronize;
+  const int mode = flags & O_ACCMODE;
+  // With the writeback cache the kernel reads to fill partly written pages, even on O_WRONLY.
+  if (mode != O_WRONLY || writeback_) access |= smb3::kAccessReadData;
+  if (mode != O_RDONLY) {
+    access |= smb3::kAccessWriteData | smb3::kAccessAppendData | smb3::kAccessWriteAttributes;
+  }
+  return access;
+}
+
+smb3::Result<Entry> SmbFs::Lookup(uint64_t parent, std::string_view name) {
+  if (name.size() > 255) return Err(ENAMETOOLONG, "lookup");
+  SMB3_ASSIGN_OR_RETURN(std::string path, inodes_.ChildPath(parent, name));
+  if (!NameOk(name)) {
+    Entry negative;
+    negative.entry_timeout = options_.actimeo;
+    return negative;
+  }
+  auto info = client_.Stat(path);
+  if (!info.ok()) {
+    const int e = ErrnoFromStatus(info.status());
+    if (e != ENOENT) return ToErrno(info.status());
+    Entry negative;  // cached by the kernel like a positive entry
+    negative.entry_timeout = options_.actimeo;
+    return negative;
+  }
+  const uint64_t ino = inodes_.Lookup(path, *info);
+  return MakeEntry(ino, *info);
+}
+
+void SmbFs::Forget(uint64_t ino, uint64_t count) { inodes_.Forget(ino, count); }
+
+smb3::Result<smb3::FileInfo> SmbFs::InfoByIno(uint64_t ino) {
+  if (inodes_.IsUnlinked(ino)) {
+    // An open-unlinked file is reachable only through one of its handles.
+    if (auto state = files_.FindByIno(ino)) {
+      auto info = client_.QueryInfo(state->file);
+      if (!info.ok()) return ToErrno(info.status());
+      return *info;
+    }
+    return Err(ESTALE, "getattr");
+  }
+  SMB3_ASSIGN_OR_RETURN(std::string path, inodes_.Path(ino));
+  auto info = client_.Stat(path);
+  if (!info.ok()) return ToErrno(info.status());
+  return *info;
+}
+
+smb3::Result<struct stat> SmbFs::GetAttr(uint64_t ino, std::optional<uint64_t> fh) {
+  if (fh) {
+    if (auto state = files_.Get(*fh)) {
+      auto info = client_.QueryInfo(state->file);
+      if (!info.ok()) return ToErrno(info.status());
+      return MakeStat(ino, *info);
+    }
+  }
+  SMB3_ASSIGN_OR_RETURN(smb3::FileInfo info, InfoByIno(ino));
+  return MakeStat(ino, info);
+}
+
+smb3::Result<struct stat> SmbFs::SetAttr(uint64_t ino, std::optional<uint64_t> fh,
+                                         const SetAttrRequest& req) {
+  const bool times = req.set_atime || req.set_mtime;
+  const bool wants_change = req.set_size || times || req.set_mode;
+  if (!wants_change) return GetAttr(ino, fh);  // chown: accepted, nothing to store
+
+  smb3::FileHandle handle;
+  std::shared_ptr<OpenFileState> state;
+  if (fh) state = files_.Get(*fh);
+  if (!state && inodes_.IsUnlinked(ino)) state = files_.FindByIno(ino);
+  bool own_handle = false;
+  auto open_by_path = [&]() -> smb3::Status {
+    SMB3_ASSIGN_OR_RETURN(std::string path, inodes_.Path(ino));
+    smb3::OpenOptions o;
+    o.desired_access = smb3::kAccessReadAttributes | smb3::kAccessSynchronize;
+    if (req.set_size) o.desired_access |= smb3::kAccessWriteData;
+    if (times || req.set_mode) o.desired_access |= smb3::kAccessWriteAttributes;
+    auto r = client_.Open(path, o);
+    if (!r.ok()) return ToErrno(r.status());
+    handle = r->handle;
+    own_handle = true;
+    return smb3::Status::Ok();
+  };
+  if (state) {
+    handle = state->file;
+  } else {
+    SMB3_RETURN_IF_ERROR(open_by_path());
+  }
+  // Runs `op` on the handle; a handle opened read-only by the application lacks the access, so
+  // retry once on a handle opened for this change.
+  auto apply = [&](const std::function<smb3::Status(const smb3::FileHandle&)>& op) -> smb3::Status {
+    smb3::Status st = op(handle);
+    if (!st.ok() && !own_handle && ErrnoFromStatus(st) == EACCES && !inodes_.IsUnlinked(ino)) {
+      SMB3_RETURN_IF_ERROR(open_by_path());
+      st = op(handle);
+    }
+    return ToErrno(st);
+  };
+  smb3::Status st = smb3::Status::Ok();
+  if (req.set_size) {
+    st = apply([&](const smb3::FileHandle& h) { return client_.SetEndOfFile(h, req.size); });
+  }
+  if (st.ok() && times) {
+    const smb3::FileTime now = NowFileTime();
+    const smb3::FileTime atime =
+        req.atime_now ? now : req.set_atime ? FromTimespec(req.atime) : 0;
+    const smb3::FileTime mtime =
+        req.mtime_now ? now : req.set_mtime ? FromTimespec(req.mtime) : 0;
+    st = apply([&](const smb3::FileHandle& h) {
+      return client_.SetBasicInfo(h, 0, atime, mtime, 0, 0);
+    });
+  }
+  if (st.ok() && req.set_mode) {
+    auto info = client_.QueryInfo(handle);
+    if (!info.ok()) {
+      st = ToErrno(info.status());
+    } else if (!info->is_directory()) {
+      const bool want_ro = (req.mode & 0222) == 0;
+      const bool is_ro = (info->attributes & smb3::kFileAttributeReadonly) != 0;
+      if (want_ro != is_ro) {
+        uint32_t attrs = info->attributes & ~smb3::kFileAttributeDirectory;
+        attrs = want_ro ? (attrs | smb3::kFileAttributeReadonly)
+                        : (attrs & ~smb3::kFileAttributeReadonly);
+        if (attrs == 0) attrs = smb3::kFileAttributeNormal;
+        st = apply([&](const smb3::FileHandle& h) {
+          return client_.SetBasicInfo(h, 0, 0, 0, 0, attrs);
+        });
+      }
+    }
+  }
+  smb3::Result<smb3::FileInfo> info = st.ok() ? client_.QueryInfo(handle)
+                                              : smb3::Result<smb3::FileInfo>(st);
+  if (own_handle) CloseQuietly(client_, handle);
+  if (!st.ok()) return st;
+  if (!info.ok()) return ToErrno(info.status());
+  return MakeStat(ino, *info);
+}
+
+smb3::Result<Entry> SmbFs::Mkdir(uint64_t parent, std::string_view name, mode_t) {
+  if (name.size() > 255) return Err(ENAMETOOLONG, "mkdir");
+  if (!NameOk(name)) return Err(EINVAL, "mkdir");
+  SMB3_ASSIGN_OR_RETURN(std::string path, inodes_.ChildPath(parent, name));
+  smb3::OpenOptions o;
+  o.desired_access = smb3::kAccessReadAttributes | smb3::kAccessSynchronize;
+  o.disposition = smb3::Disposition::kCreate;
+  o.kind = smb3::FileKind::kDirectory;
+  auto r = client_.Open(path, o);
+  if (!r.ok()) return ToErrno(r.status());
+  CloseQuietly(client_, r->handle);
+  const uint64_t ino = inodes_.Lookup(path, r->info);
+  return MakeEntry(ino, r->info);
+}
+
+smb3::Result<Entry> SmbFs::Mknod(uint64_t parent, std::string_view name, mode_t mode) {
+  if (!S_ISREG(mode)) return Err(EPERM, "mknod");  // SMB3 without POSIX extensions: files only
+  if (name.size() > 255) return Err(ENAMETOOLONG, "mknod");
+  if (!NameOk(name)) return Err(EINVAL, "mknod");
+  SMB3_ASSIGN_OR_RETURN(std::string path, inodes_.ChildPath(parent, name));
+  smb3::OpenOptions o;
+  o.desired_access = smb3::kAccessReadAttributes | smb3::kAccessSynchronize;
+  o.disposition = smb3::Disposition::kCreate;
+  o.kind = smb3::FileKind::kFile;
+  auto r = client_.Open(path, o);
+  if (!r.ok()) return ToErrno(r.status());
+  CloseQuietly(client_, r->handle);
+  const uint64_t ino = inodes_.Lookup(path, r->info);
+  return MakeEntry(ino, r->info);
+}
+
+smb3::Status SmbFs::HideOpenFile(uint64_t ino, const std::string& path) {
+  char suffix[64];
+  snprintf(suffix, sizeof suffix, "%x-%llx", static_cast<unsigned>(getpid()),
+           static_cast<unsigned long long>(++hidden_counter_));
+  const std::string hidden = JoinPath(options_.root_path, std::string(kHiddenPrefix) + suffix);
+  smb3::OpenOptions o;
+  o.desired_access = smb3::kAccessDelete | smb3::kAccessReadAttributes | smb3::kAccessSynchronize;
+  auto r = client_.Open(path, o);
+  if (!r.ok()) return ToErrno(r.status());
+  smb3::Status st = client_.Rename(r->handle, hidden, false);
+  if (st.ok()) {
+    // The server deletes the file when the last handle (ours, still open) closes.
+    smb3::Status del = client_.SetDeleteOnClose(r->handle, true);
+    if (!del.ok()) {
+      Log(smb3::LogLevel::kWarning, "unlinked open file %s stays as %s: %s", path.c_str(),
+          hidden.c_str(), del.ToString().c_str());
+    }
+  }
+  CloseQuietly(client_, r->handle);
+  if (!st.ok()) return ToErrno(st);
+  inodes_.Hidden(ino, hidden);
+  return smb3::Status::Ok();
+}
+
+smb3::Status SmbFs::ClearReadOnly(const std::string& path) {
+  smb3::OpenOptions o;
+  o.desired_access = smb3::kAccessReadAttributes | smb3::kAccessWriteAttributes |
+                     smb3::kAccessSynchronize;
+  auto r = client_.Open(path, o);
+  if (!r.ok()) return ToErrno(r.status());
+  smb3::Status st = smb3::Status::Ok();
+  if (r->info.attributes & smb3::kFileAttributeReadonly) {
+    uint32_t attrs = r->info.attributes & ~smb3::kFileAttributeReadonly &
+                     ~smb3::kFileAttributeDirectory;
+    if (attrs == 0) attrs = smb3::kFileAttributeNormal;
+    st = client_.SetBasicInfo(r->handle, 0, 0, 0, 0, attrs);
+  } else {
+    st = Err(EACCES, "unlink");  // not the read-only attribute: a real refusal
+  }
+  CloseQuietly(client_, r->handle);
+  return ToErrno(st);
+}
+
+smb3::Status SmbFs::Unlink(uint64_t parent, std::string_view name) {
+  if (!NameOk(name)) return Err(ENOENT, "unlink");
+  SMB3_ASSIGN_OR_RETURN(std::string path, inodes_.ChildPath(parent, name));
+  if (auto ino = inodes_.Find(path); ino && inodes_.OpenCount(*ino) > 0) {
+    return HideOpenFile(*ino, path);
+  }
+  smb3::Status st = client_.Unlink(path);
+  if (!st.ok() && ErrnoFromStatus(st) == EACCES) {
+    if (ClearReadOnly(path).ok()) st = client_.Unlink(path);
+  }
+  if (!st.ok()) return ToErrno(st);
+  inodes_.Unlinked(path);
+  return smb3::Status::Ok();
+}
+
+smb3::Status SmbFs::Rmdir(uint64_t parent, std::string_view name) {
+  if (!NameOk(name)) return Err(ENOENT, "rmdir");
+  SMB3_ASSIGN_OR_RETURN(std::string path, inodes_.ChildPath(parent, name));
+  smb3::Status st = client_.Rmdir(path);
+  if (!st.ok()) return ToErrno(st);
+  inodes_.Unlinked(path);
+  return smb3::Status::Ok();
+}
+
+smb3::Status SmbFs::Rename(uint64_t parent, std::string_view name, uint64_t new_parent,
+                           std::string_view new_name, unsigned flags) {
+  if (flags & RENAME_EXCHANGE) return Err(EINVAL, "rename");
+  if (flags & ~static_cast<unsigned>(RENAME_NOREPLACE)) return Err(EINVAL, "rename");
+  if (new_name.size() > 255) return Err(ENAMETOOLONG, "rename");
+  if (!NameOk(name)) return Err(ENOENT, "rename");
+  if (!NameOk(new_name)) return Err(EINVAL, "rename");
+  SMB3_ASSIGN_OR_RETURN(std::string from, inodes_.ChildPath(parent, name));
+  SMB3_ASSIGN_OR_RETURN(std::string to, inodes_.ChildPath(new_parent, new_name));
+  if (from == to) return smb3::Status::Ok();
+  const bool replace = (flags & RENAME_NOREPLACE) == 0;
+  const auto from_ino = inodes_.Find(from);
+  const bool from_dir = from_ino && inodes_.IsDirectory(*from_ino);
+  if (replace) {
+    if (auto target = inodes_.Find(to)) {
+      const bool target_dir = inodes_.IsDirectory(*target);
+      if (from_ino && from_dir && !target_dir) return Err(ENOTDIR, "rename");
+      if (from_ino && !from_dir && target_dir) return Err(EISDIR, "rename");
+      // SMB will not replace an open file; move it out of the way as unlink would.
+      if (!target_dir && inodes_.OpenCount(*target) > 0) {
+        SMB3_RETURN_IF_ERROR(HideOpenFile(*target, to));
+      }
+    }
+  }
+  smb3::Status st = client_.RenamePath(from, to, replace);
+  if (!st.ok() && replace && ErrnoFromStatus(st) == EACCES) {
+    // SMB never replaces a directory; POSIX replaces an empty one. Find out what the target is.
+    auto target = client_.Stat(to);
+    if (target.ok() && target->is_directory()) {
+      auto source = client_.Stat(from);
+      if (source.ok() && !source->is_directory()) return Err(EISDIR, "rename");
+      smb3::Status rm = client_.Rmdir(to);
+      if (!rm.ok()) return ToErrno(rm);  // ENOTEMPTY for a non-empty directory
+      inodes_.Unlinked(to);
+      st = client_.RenamePath(from, to, replace);
+    } else if (target.ok() && ErrnoFromStatus(st) == EACCES) {
+      if (auto t = inodes_.Find(to); t && inodes_.OpenCount(*t) == 0) {
+        // Open by another client, or read-only: try once more after clearing READONLY.
+        if (ClearReadOnly(to).ok()) st = client_.RenamePath(from, to, replace);
+      }
+    }
+  }
+  if (!st.ok()) return ToErrno(st);
+  inodes_.Renamed(from, to);
+  return smb3::Status::Ok();
+}
+
+smb3::Result<OpenReply> SmbFs::Open(uint64_t ino, int flags) {
+  SMB3_ASSIGN_OR_RETURN(std::string path, inodes_.Path(ino));
+  smb3::OpenOptions o;
+  o.desired_access = AccessFor(flags);
+  const bool writable = (flags & O_ACCMODE) != O_RDONLY;
+  o.disposition = (flags & O_TRUNC) && writable ? smb3::Disposition::kOverwrite
+                                                : smb3::Disposition::kOpen;
+  o.kind = smb3::FileKind::kFile;
+  auto r = client_.Open(path, o);
+  if (!r.ok()) return ToErrno(r.status());
+  auto state = std::make_shared<OpenFileState>();
+  state->file = r->handle;
+  state->ino = ino;
+  state->writable = writable;
+  state->append = (flags & O_APPEND) != 0;
+  OpenReply reply;
+  const bool unchanged =
+      inodes_.UpdateVersion(ino, r->info.end_of_file, r->info.last_write_time);
+  switch (options_.cache) {
+    case CacheMode::kStrict: reply.keep_cache = unchanged; break;
+    case CacheMode::kLoose: reply.keep_cache = true; break;
+    case CacheMode::kNone: reply.direct_io = true; break;
+  }
+  if (flags & O_TRUNC) reply.keep_cache = false;
+  inodes_.AddOpen(ino);
+  reply.fh = files_.Insert(std::move(state));
+  return reply;
+}
+
+smb3::Result<std::pair<Entry, OpenReply>> SmbFs::Create(uint64_t parent, std::string_view name,
+                                                        mode_t mode, int flags) {
+  if (!S_ISREG(mode) && (mode & S_IFMT) != 0) return Err(EPERM, "create");
+  if (name.size() > 255) return Err(ENAMETOOLONG, "create");
+  if (!NameOk(name)) return Err(EINVAL, "create");
+  SMB3_ASSIGN_OR_RETURN(std::string path, inodes_.ChildPath(parent, name));
+  smb3::OpenOptions o;
+  o.desired_access = AccessFor(flags);
+  o.disposition = (flags & O_EXCL)    ? smb3::Disposition::kCreate
+                  : (flags & O_TRUNC) ? smb3::Disposition::kOverwriteIf
+                                      : smb3::Disposition::kOpenIf;
+  o.kind = smb3::FileKind::kFile;
+  auto r = client_.Open(path, o);
+  if (!r.ok()) return ToErrno(r.status());
+  const uint64_t ino = inodes_.Lookup(path, r->info);
+  inodes_.UpdateVersion(ino, r->info.end_of_file, r->info.last_write_time);
+  auto state = std::make_shared<OpenFileState>();
+  state->file = r->handle;
+  state->ino = ino;
+  state->writable = (flags & O_ACCMODE) != O_RDONLY;
+  state->append = (flags & O_APPEND) != 0;
+  OpenReply reply;
+  reply.direct_io = options_.cache == CacheMode::kNone;
+  inodes_.AddOpen(ino);
+  reply.fh = files_.Insert(std::move(state));
+  return std::make_pair(MakeEntry(ino, r->info), reply);
+}
+
+void SmbFs::Read(uint64_t fh, uint64_t offset, std::span<uint8_t> dst, IoDone done) {
+  auto state = files_.Get(fh);
+  if (!state) {
+    done(Err(EBADF, "read"));
+    return;
+  }
+  client_.ReadAsync(state->file, offset, dst,
+                    [done = std::move(done)](smb3::Result<size_t> r) {
+                      if (r.ok()) {
+                        done(std::move(r));
+                      } else {
+                        done(ToErrno(r.status()));
+                      }
+                    });
+}
+
+void SmbFs::Write(uint64_t fh, uint64_t offset, std::span<const uint8_t> src, IoDone done) {
+  auto state = files_.Get(fh);
+  if (!state) {
+    done(Err(EBADF, "write"));
+    return;
+  }
+  if (state->append && !writeback_) {
+    // O_APPEND: the server's end of file is the truth (another client may have appended).
+    auto info = client_.QueryInfo(state->file);
+    if (!info.ok()) {
+      done(ToErrno(info.status()));
+      return;
+    }
+    offset = info->end_of_file;
+  }
+  const bool keep_error = writeback_;
+  client_.WriteAsync(state->file, offset, src,
+                     [state, keep_error, done = std::move(done)](smb3::Result<size_t> r) {
+                       if (r.ok()) {
+                         done(std::move(r));
+                         return;
+                       }
+                       const smb3::Status st = ToErrno(r.status());
+                       if (keep_error) {
+                         int expected = 0;
+                         state->deferred_error.compare_exchange_strong(
+                             expected, static_cast<int>(st.detail()));
+                       }
+                       done(st);
+                     });
+}
+
+smb3::Status SmbFs::Flush(uint64_t fh) {
+  auto state = files_.Get(fh);
+  if (!state) return Err(EBADF, "flush");
+  if (const int e = state->deferred_error.exchange(0); e != 0) return Err(e, "flush");
+  return smb3::Status::Ok();
+}
+
+smb3::Status SmbFs::Fsync(uint64_t fh) {
+  auto state = files_.Get(fh);
+  if (!state) return Err(EBADF, "fsync");
+  if (const int e = state->deferred_error.exchange(0); e != 0) return Err(e, "fsync");
+  if (!state->writable) return smb3::Status::Ok();
+  return ToErrno(client_.Flush(state->file));
+}
+
+smb3::Status SmbFs::Release(uint64_t fh) {
+  auto state = files_.Remove(fh);
+  if (!state) return Err(EBADF, "release");
+  smb3::FileInfo final_info;
+  smb3::Status st = client_.Close(state->file, &final_info);
+  if (st.ok() && state->writable) {
+    // Our own writes changed mtime: remember the result so the next open keeps the page cache.
+    inodes_.UpdateVersion(state->ino, final_info.end_of_file, final_info.last_write_time);
+  }
+  inodes_.ReleaseOpen(state->ino);
+  return ToErrno(st);
+}
+
+smb3::Status SmbFs::Fallocate(uint64_t fh, int mode, uint64_t offset, uint64_t length) {
+  if (mode & ~FALLOC_FL_KEEP_SIZE) return Err(EOPNOTSUPP, "fallocate");
+  auto state = files_.Get(fh);
+  if (!state) return Err(EBADF, "fallocate");
+  auto info = client_.QueryInfo(state->file);
+  if (!info.ok()) return ToErrno(info.status());
+  const uint64_t end = offset + length;
+  if (end > info->allocation_size) {
+    smb3::Status st = client_.SetAllocationSize(state->file, end);
+    if (!st.ok()) {
+      const int e = ErrnoFromStatus(st);
+      // A server without FileAllocationInformation: glibc's posix_fallocate then writes zeros.
+      return Err(e == EINVAL ? EOPNOTSUPP : e, "fallocate");
+    }
+  }
+  if (!(mode & FALLOC_FL_KEEP_SIZE) && end > info->end_of_file) {
+    SMB3_RETURN_IF_ERROR(ToErrno(client_.SetEndOfFile(state->file, end)));
+  }
+  return smb3::Status::Ok();
+}
+
+smb3::Result<std::vector<smb3::DirEntry>> SmbFs::List(const std::string& path) {
+  auto list = client_.ListDirectory(path);
+  if (!list.ok()) return ToErrno(list.status());
+  std::vector<smb3::DirEntry> entries = std::move(list).value();
+  if (path == options_.root_path) {
+    std::erase_if(entries, [](const smb3::DirEntry& e) {
+      return std::string_view(e.name).starts_with(kHiddenPrefix);
+    });
+  }
+  return entries;
+}
+
+smb3::Result<uint64_t> SmbFs::OpenDir(uint64_t ino) {
+  SMB3_ASSIGN_OR_RETURN(std::string path, inodes_.Path(ino));
+  SMB3_ASSIGN_OR_RETURN(std::vector<smb3::DirEntry> entries, List(path));
+  auto state = std::make_shared<OpenDirState>();
+  state->ino = ino;
+  state->path = std::move(path);
+  state->entries = std::move(entries);
+  return dirs_.Insert(std::move(state));
+}
+
+smb3::Status SmbFs::ReadDir(uint64_t dh, uint64_t offset, bool plus,
+                            const std::function<bool(const DirItem&)>& add) {
+  auto state = dirs_.Get(dh);
+  if (!state) return Err(EBADF, "readdir");
+  std::lock_guard lock(state->mu);
+  if (offset == 0 && state->consumed) {  // rewinddir: a fresh listing
+    SMB3_ASSIGN_OR_RETURN(state->entries, List(state->path));
+  }
+  state->consumed = true;
+  const uint64_t total = state->entries.size() + 2;
+  for (uint64_t idx = offset; idx < total; ++idx) {
+    DirItem item;
+    item.next_offset = idx + 1;
+    if (idx < 2) {
+      item.name = idx == 0 ? "." : "..";
+      item.entry.ino = idx == 0 ? state->ino : inodes_.ParentIno(state->ino);
+      item.entry.attr.st_ino = item.entry.ino;
+      item.entry.attr.st_mode = S_IFDIR | (options_.dir_mode & 07777);
+      if (!add(item)) break;
+      continue;
+    }
+    const smb3::DirEntry& e = state->entries[idx - 2];
+    item.name = e.name;
+    const std::string path = JoinPath(state->path, e.name);
+    if (plus) {
+      const uint64_t ino = inodes_.Lookup(path, e.info);
+      item.entry = MakeEntry(ino, e.info);
+      if (!add(item)) {
+        inodes_.Forget(ino, 1);  // the kernel never saw this entry
+        break;
+      }
+    } else {
+      uint64_t ino = 0;
+      if (auto known = inodes_.Find(path)) {
+        ino = *known;
+      } else if (options_.use_server_ino && e.info.file_id > 1) {
+        ino = e.info.file_id;
+      } else {
+        ino = std::hash<std::string>{}(path) | 1;
+      }
+      item.entry.ino = ino;
+      item.entry.attr.st_ino = ino;
+      item.entry.attr.st_mode = e.info.is_directory() ? S_IFDIR : S_IFREG;
+      if (!add(item)) break;
+    }
+  }
+  return smb3::Status::Ok();
+}
+
+smb3::Status SmbFs::ReleaseDir(uint64_t dh) {
+  if (!dirs_.Remove(dh)) return Err(EBADF, "releasedir");
+  return smb3::Status::Ok();
+}
+
+smb3::Result<struct statvfs> SmbFs::StatFs() {
+  auto fs = client_.StatFs();
+  if (!fs.ok()) return ToErrno(fs.status());
+  struct statvfs st{};
+  uint64_t unit = static_cast<uint64_t>(fs->sectors_per_unit) * fs->bytes_per_sector;
+  if (unit == 0) unit = 4096;
+  st.f_bsize = static_cast<unsigned long>(unit);
+  st.f_frsize = static_cast<unsigned long>(unit);
+  st.f_blocks = fs->total_allocation_units;
+  st.f_bfree = fs->actual_available_units;
+  st.f_bavail = fs->caller_available_units;
+  st.f_files = 1u << 30;  // SMB does not report inode counts
+  st.f_ffree = 1u << 30;
+  st.f_favail = 1u << 30;
+  st.f_namemax = fs->max_name_length != 0 ? fs->max_name_length : 255;
+  return st;
+}
+
+void SmbFs::Shutdown() {
+  for (auto& state : files_.TakeAll()) {
+    CloseQuietly(client_, state->file);
+    inodes_.ReleaseOpen(state->ino);
+  }
+  dirs_.TakeAll();
+}
+
+}  // namespace fuse_smbd

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// SmbFs: POSIX file-system semantics, as FUSE asks for them, over smb3::Client.
+//
+// No FUSE types here (fuse_ops.cc translates), so unit tests drive it directly over MemoryClient.
+// Every error is a Status with Code::kSystem and the errno the application should see, produced by
+// errno_map from the server's NTSTATUS or by a POSIX rule this class enforces.
+//
+// POSIX over SMB, decisions:
+//  - Inodes: see InodeTable (server file ids where given).
+//  - Owner and mode: from the mount options (uid, gid, file_mode, dir_mode); a file with the
+//    READONLY attribute loses its write bits; chmod that removes all write bits sets READONLY,
+//    adding one clears it; chown is accepted and ignored (as mount.cifs without Unix extensions).
+//  - Open-unlinked files: SMB deletes a name only when its last handle closes, and a delete-pending
+//    name cannot be opened or reused. When a file this mount has open is unlinked (or replaced by a
+//    rename), it is first renamed to "<root>/.fuse-smbd-deleted-<pid>-<n>" and marked delete-on-close
+//    (the Samba-style "silly rename"): the name is free at once, the open handles keep working, and
+//    the server deletes the data when the last handle closes (also if this daemon dies). Those names
+//    are hidden from directory listings of the root.
+//  - Unlink of a READONLY file clears the attribute first (POSIX needs only a writable directory).
+//  - rename(2) over an empty directory removes it first (SMB refuses to replace a directory);
+//    RENAME_NOREPLACE maps to a rename without ReplaceIfExists; RENAME_EXCHANGE is EINVAL.
+//  - Caches: attribute and entry replies carry actimeo; cache=strict keeps file data cached across
+//    opens only while size and mtime are unchanged (close-to-open), cache=loose always, cache=none
+//    never (direct I/O).
+//  - Writes: a failed asynchronous write is answered with its errno; with the writeback cache the
+//    error is also kept and returned by the next flush (close) or fsync.
+//
+// Thread-safety: all methods may be called concurrently; completions of Read/Write run on the
+// client's connection thread.
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "handle_table.h"
+#include "inode_table.h"
+#include "options.h"
+#include "smb3/client.h"
+
+namespace fuse_smbd {
+
+struct FsOptions {
+  std::string root_path;  // share-relative directory mounted as the root
+  uid_t uid = 0;
+  gid_t gid = 0;
+  mode_t file_mode = 0755;
+  mode_t dir_mode = 0755;
+  double actimeo = 1.0;
+  CacheMode cache = CacheMode::kStrict;
+  bool use_server_ino = true;
+};
+FsOptions FsOptionsFrom(const MountConfig& config);
+
+struct Entry {
+  uint64_t ino = 0;  // 0: negative entry (the name does not exist; cache that for entry_timeout)
+  struct stat attr{};
+  double attr_timeout = 0;
+  double entry_timeout = 0;
+};
+
+struct OpenReply {
+  uint64_t fh = 0;
+  bool direct_io = false;
+  bool keep_cache = false;
+};
+
+struct SetAttrRequest {
+  bool set_mode = false, set_uid = false, set_gid = false, set_size = false;
+  bool set_atime = false, set_mtime = false, atime_now = false, mtime_now = false;
+  mode_t mode = 0;
+  uint64_t size = 0;
+  struct timespec atime{}, mtime{};
+};
+
+// One directory entry for READDIR/READDIRPLUS.
+struct DirItem {
+  std::string_view name;
+  Entry entry;  // for plain READDIR only entry.ino and entry.attr.st_mode matter
+  uint64_t next_offset = 0;
+};
+
+// Name prefix of open-unlinked files (see above).
+inline constexpr std::string_view kHiddenPrefix = ".fuse-smbd-deleted-";
+
+using IoDone = std::function<void(smb3::Result<size_t>)>;
+
+class SmbFs {
+ public:
+  SmbFs(smb3::Client& client, FsOptions options);
+
+  // Set by FUSE init once the kernel agreed to the writeback cache.
+  void SetWriteback(bool on) { writeback_ = on; }
+  bool writeback() const { return writeback_; }
+  const FsOptions& options() const { return options_; }
+
+  smb3::Result<Entry> Lookup(uint64_t parent, std::string_view name);
+  void Forget(uint64_t ino, uint64_t count);
+  smb3::Result<struct stat> GetAttr(uint64_t ino, std::optional<uint64_t> fh);
+  smb3::Result<struct stat> SetAttr(uint64_t ino, std::optional<uint64_t> fh,
+                                    const SetAttrRequest& request);
+
+  smb3::Result<Entry> Mkdir(uint64_t parent, std::string_view name, mode_t mode);
+  smb3::Result<Entry> Mknod(uint64_t parent, std::string_view name, mode_t mode);
+  smb3::Status Unlink(uint64_t parent, std::string_view name);
+  smb3::Status Rmdir(uint64_t parent, std::string_view name);
+  // flags: RENAME_NOREPLACE / RENAME_EXCHANGE as in renameat2(2).
+  smb3::Status Rename(uint64_t parent, std::string_view name, uint64_t new_parent,
+                      std::string_view new_name, unsigned flags);
+
+  smb3::Result<OpenReply> Open(uint64_t ino, int flags);
+  smb3::Result<std::pair<Entry, OpenReply>> Create(uint64_t parent, std::string_view name,
+                                                   mode_t mode, int flags);
+  // `done` runs exactly once, possibly before Read returns, possibly on another thread; `dst` must
+  // stay valid until then.
+  void Read(uint64_t fh, uint64_t offset, std::span<uint8_t> dst, IoDone done);
+  void Write(uint64_t fh, uint64_t offset, std::span<const uint8_t> src, IoDone done);
+  smb3::Status Flush(uint64_t fh);
+  smb3::Status Fsync(uint64_t fh);
+  smb3::Status Release(uint64_t fh);
+  smb3::Status Fallocate(uint64_t fh, int mode, uint64_t offset, uint64_t length);
+
+  smb3::Result<uint64_t> OpenDir(uint64_t ino);
+  // Calls `add` for entries from `offset` on until it returns false (buffer full) or the end.
+  // With `plus`, every entry `add` accepted counts as a lookup (except "." and "..").
+  smb3::Status ReadDir(uint64_t dh, uint64_t offset, bool plus,
+                       const std::function<bool(const DirItem&)>& add);
+  smb3::Status ReleaseDir(uint64_t dh);
+
+  smb3::Result<struct statvfs> StatFs();
+
+  // Closes every open handle on the server (unmount).
+  void Shutdown();
+
+  InodeTable& inodes() { return inodes_; }
+  size_t open_files() const { return files_.size(); }
+
+ private:
+  struct stat MakeStat(uint64_t ino, const smb3::FileInfo& info) const;
+  Entry MakeEntry(uint64_t ino, const smb3::FileInfo& info) const;
+  uint32_t AccessFor(int flags) const;
+  smb3::Status HideOpenFile(uint64_t ino, const std::string& path);
+  smb3::Status ClearReadOnly(const std::string& path);
+  smb3::Result<std::vector<smb3::DirEntry>> List(const std::string& path);
+  smb3::Result<smb3::FileInfo> InfoByIno(uint64_t ino);
+
+  smb3::Client& client_;
+  FsOptions options_;
+  InodeTable inodes_;
+  HandleTable<OpenFileState> files_;
+  HandleTable<OpenDirState> dirs_;
+  std::atomic<bool> writeback_{false};
+  std::atomic<uint64_t> hidden_counter_{0};
+};
+
+}  // namespace fuse_smbd

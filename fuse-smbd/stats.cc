@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "stats.h"
+
+#include <bit>
+#include <cinttypes>
+#include <cstdio>
+
+namespace fuse_smbd {
+namespace {
+
+constexpr const char* kOpNames[] = {
+    "lookup", "forget",  "getattr", "setattr",  "mknod",       "mkdir",      "unlink",
+    "rmdir",  "rename",  "open",    "create",   "read",        "write",      "flush",
+    "release", "fsync",  "opendir", "readdir",  "readdirplus", "releasedir", "fsyncdir",
+    "statfs", "fallocate"};
+static_assert(std::size(kOpNames) == static_cast<size_t>(Op::kCount));
+
+std::string JsonEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char b[8];
+          snprintf(b, sizeof b, "\\u%04x", c);
+          out += b;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+std::string Us(uint64_t ns) {
+  char b[32];
+  if (ns >= 10'000'000) {
+    snprintf(b, sizeof b, "%.0f ms", static_cast<double>(ns) / 1e6);
+  } else if (ns >= 10'000) {
+    snprintf(b, sizeof b, "%.0f us", static_cast<double>(ns) / 1e3);
+  } else {
+    snprintf(b, sizeof b, "%.1f us", static_cast<double>(ns) / 1e3);
+  }
+  return b;
+}
+
+std::string Bytes(uint64_t n) {
+  char b[32];
+  if (n >= (1ULL << 30)) {
+    snprintf(b, sizeof b, "%.2f GiB", static_cast<double>(n) / (1ULL << 30));
+  } else if (n >= (1ULL << 20)) {
+    snprintf(b, sizeof b, "%.1f MiB", static_cast<double>(n) / (1ULL << 20));
+  } else if (n >= 1024) {
+    snprintf(b, sizeof b, "%.1f KiB", static_cast<double>(n) / 1024);
+  } else {
+    snprintf(b, sizeof b, "%" PRIu64 " B", n);
+  }
+  return b;
+}
+
+const char* Dialect(uint16_t d) {
+  switch (d) {
+    case 0x0300: return "3.0";
+    case 0x0302: return "3.0.2";
+    case 0x0311: return "3.1.1";
+    default: return "-";
+  }
+}
+
+}  // namespace
+
+const char* OpName(Op op) { return kOpNames[static_cast<size_t>(op)]; }
+
+int OpStats::BucketOf(uint64_t ns) {
+  if (ns < 8) return static_cast<int>(ns);
+  const int log = 63 - std::countl_zero(ns);          // >= 3
+  const int sub = static_cast<int>((ns >> (log - 3)) & 7);  // next 3 bits
+  return (log - 2) * 8 + sub;
+}
+
+uint64_t OpStats::BucketUpper(int bucket) {
+  if (bucket < 8) return static_cast<uint64_t>(bucket);
+  const int log = bucket / 8 + 2;
+  const uint64_t sub = static_cast<uint64_t>(bucket % 8);
+  if (log >= 63) return UINT64_MAX;
+  return ((8 + sub + 1) << (log - 3)) - 1;
+}
+
+void OpStats::Record(Op op, uint64_t latency_ns, uint64_t bytes, bool error) {
+  PerOp& p = ops_[static_cast<size_t>(op)];
+  p.count.fetch_add(1, std::memory_order_relaxed);
+  if (error) p.errors.fetch_add(1, std::memory_order_relaxed);
+  p.bytes.fetch_add(bytes, std::memory_order_relaxed);
+  p.total_ns.fetch_add(latency_ns, std::memory_order_relaxed);
+  uint64_t prev = p.max_ns.load(std::memory_order_relaxed);
+  while (latency_ns > prev &&
+         !p.max_ns.compare_exchange_weak(prev, latency_ns, std::memory_order_relaxed)) {
+  }
+  const int b = BucketOf(latency_ns);
+  p.buckets[static_cast<size_t>(b < kBuckets ? b : kBuckets - 1)].fetch_add(
+      1, std::memory_order_relaxed);
+}
+
+OpStats::OpSnapshot OpStats::Snapshot(Op op) const {
+  const PerOp& p = ops_[static_cast<size_t>(op)];
+  OpSnapshot s;
+  s.count = p.count.load(std::memory_order_relaxed);
+  s.errors = p.errors.load(std::memory_order_relaxed);
+  s.bytes = p.bytes.load(std::memory_order_relaxed);
+  s.total_ns = p.total_ns.load(std::memory_order_relaxed);
+  s.max_ns = p.max_ns.load(std::memory_order_relaxed);
+  std::array<uint64_t, kBuckets> counts{};
+  uint64_t total = 0;
+  for (int i = 0; i < kBuckets; ++i) {
+    counts[static_cast<size_t>(i)] = p.buckets[static_cast<size_t>(i)].load(std::memory_order_relaxed);
+    total += counts[static_cast<size_t>(i)];
+  }
+  auto percentile = [&](double q) -> uint64_t {
+    if (total == 0) return 0;
+    const uint64_t rank = static_cast<uint64_t>(q * static_cast<double>(total - 1)) + 1;
+    uint64_t seen = 0;
+    for (int i = 0; i < kBuckets; ++i) {
+      seen += counts[static_cast<size_t>(i)];
+      if (seen >= rank) return std::min(BucketUpper(i), s.max_ns);
+    }
+    return s.max_ns;
+  };
+  s.p50_ns = percentile(0.50);
+  s.p90_ns = percentile(0.90);
+  s.p99_ns = percentile(0.99);
+  return s;
+}
+
+std::string RenderStatsText(const StatsReport& r, const OpStats& ops) {
+  std::string out;
+  char line[256];
+  snprintf(line, sizeof line, "%s on %s (backend %s), up %.0f s\n", r.source.c_str(),
+           r.mountpoint.c_str(), r.backend.c_str(), r.uptime_s);
+  out += line;
+  const auto& c = r.connection;
+  snprintf(line, sizeof line,
+           "transport %s (%s), dialect %s, signing %s, cipher %s, max read/write %u/%u\n",
+           c.transport == smb3::TransportKind::kSmbDirect ? "SMB Direct" : "TCP",
+           c.transport_reason.empty() ? "-" : c.transport_reason.c_str(), Dialect(c.dialect),
+           c.signing.empty() ? "-" : c.signing.c_str(), c.cipher.empty() ? "-" : c.cipher.c_str(),
+           c.max_read_size, c.max_write_size);
+  out += line;
+  const auto& k = r.client;
+  snprintf(line, sizeof line,
+           "credits %u, requests %" PRIu64 ", credit stalls %" PRIu64 ", reconnects %" PRIu64
+           ", read %s, written %s\n",
+           k.credits_held, k.requests, k.credit_stalls, k.reconnects, Bytes(k.bytes_read).c_str(),
+           Bytes(k.bytes_written).c_str());
+  out += line;
+  snprintf(line, sizeof line, "inodes %" PRIu64 ", open files %" PRIu64 ", in flight %" PRIu64 "\n\n",
+           r.inodes, r.open_files, r.in_flight);
+  out += line;
+  snprintf(line, sizeof line, "%-12s %10s %8s %12s %10s %10s %10s %10s\n", "op", "count", "errors",
+           "bytes", "p50", "p90", "p99", "max");
+  out += line;
+  for (size_t i = 0; i < static_cast<size_t>(Op::kCount); ++i) {
+    const auto s = ops.Snapshot(static_cast<Op>(i));
+    if (s.count == 0) continue;
+    snprintf(line, sizeof line, "%-12s %10" PRIu64 " %8" PRIu64 " %12s %10s %10s %10s %10s\n",
+             kOpNames[i], s.count, s.errors, s.bytes ? Bytes(s.bytes).c_str() : "-",
+             Us(s.p50_ns).c_str(), Us(s.p90_ns).c_str(), Us(s.p99_ns).c_str(),
+             Us(s.max_ns).c_str());
+    out += line;
+  }
+  return out;
+}
+
+std::string RenderStatsJson(const StatsReport& r, const OpStats& ops) {
+  std::string out = "{";
+  char b[512];
+  snprintf(b, sizeof b,
+           "\"mountpoint\":\"%s\",\"source\":\"%s\",\"backend\":\"%s\",\"options\":\"%s\","
+           "\"uptime_s\":%.3f,\"inodes\":%" PRIu64 ",\"open_files\":%" PRIu64
+           ",\"in_flight\":%" PRIu64 ",",
+           JsonEscape(r.mountpoint).c_str(), JsonEscape(r.source).c_str(),
+           JsonEscape(r.backend).c_str(), JsonEscape(r.options).c_str(), r.uptime_s, r.inodes,
+           r.open_files, r.in_flight);
+  out += b;
+  const auto& c = r.connection;
+  snprintf(b, sizeof b,
+           "\"transport\":{\"kind\":\"%s\",\"reason\":\"%s\",\"server\":\"%s\",\"port\":%u,"
+           "\"dialect\":\"%s\",\"signing\":\"%s\",\"cipher\":\"%s\",\"max_read\":%u,"
+           "\"max_write\":%u},",
+           c.transport == smb3::TransportKind::kSmbDirect ? "smbdirect" : "tcp",
+           JsonEscape(c.transport_reason).c_str(), JsonEscape(c.server).c_str(), c.port,
+           Dialect(c.dialect), JsonEscape(c.signing).c_str(), JsonEscape(c.cipher).c_str(),
+           c.max_read_size, c.max_write_size);
+  out += b;
+  const auto& k = r.client;
+  snprintf(b, sizeof b,
+           "\"client\":{\"credits\":%u,\"requests\":%" PRIu64 ",\"responses\":%" PRIu64
+           ",\"bytes_read\":%" PRIu64 ",\"bytes_written\":%" PRIu64 ",\"reads\":%" PRIu64
+           ",\"writes\":%" PRIu64 ",\"credit_stalls\":%" PRIu64 ",\"reconnects\":%" PRIu64
+           ",\"bytes_rdma_read\":%" PRIu64 ",\"bytes_rdma_write\":%" PRIu64 "},",
+           k.credits_held, k.requests, k.responses, k.bytes_read, k.bytes_written, k.reads,
+           k.writes, k.credit_stalls, k.reconnects, k.bytes_rdma_read, k.bytes_rdma_write);
+  out += b;
+  out += "\"ops\":{";
+  bool first = true;
+  for (size_t i = 0; i < static_cast<size_t>(Op::kCount); ++i) {
+    const auto s = ops.Snapshot(static_cast<Op>(i));
+    snprintf(b, sizeof b,
+             "%s\"%s\":{\"count\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"bytes\":%" PRIu64
+             ",\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f,\"mean_us\":%.1f}",
+             first ? "" : ",", kOpNames[i], s.count, s.errors, s.bytes,
+             static_cast<double>(s.p50_ns) / 1e3, static_cast<double>(s.p90_ns) / 1e3,
+             static_cast<double>(s.p99_ns) / 1e3, static_cast<double>(s.max_ns) / 1e3,
+             s.count ? static_cast<double>(s.total_ns) / 1e3 / static_cast<double>(s.count) : 0.0);
+    out += b;
+    first = false;
+  }
+  out += "}}\n";
+  return out;
+}
+
+}  // namespace fuse_smbd
