@@ -2,7 +2,7 @@
 # Warnings for every project target, through one interface target.
 add_library(smb3_warnings INTERFACE)
 target_compile_options(smb3_warnings INTERFACE
-  -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor -Wimplicit-fallthrough
+  -Wall -Wextra -Wpedantic $<$<CXX_COMPILER_ID:GNU>:-Wshadow=local> $<$<CXX_COMPILER_ID:Clang>:-Wshadow> -Wnon-virtual-dtor -Wimplicit-fallthrough
   -Wformat=2 -Wundef -Wno-missing-field-initializers)
 if(SMB3_WERROR)
   target_compile_options(smb3_warnings INTERFACE -Werror)

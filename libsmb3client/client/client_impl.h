@@ -102,6 +102,9 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
   Result<OpenResult> OpenInternal(std::string_view path, const OpenOptions& options,
                                   uint32_t extra_create_options);
   Status DeletePath(std::string_view path, bool directory);
+  // Opens `path` for DELETE, applies one SET_INFO and closes, in one compound.
+  Status SetInfoByPath(std::string_view path, uint32_t create_options, uint8_t info_class,
+                       std::vector<uint8_t> info, const char* where);
   uint32_t max_read() const;
   uint32_t max_write() const;
 

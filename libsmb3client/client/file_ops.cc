@@ -449,46 +449,20 @@ Status ClientImpl::Mkdir(std::string_view path) {
   return Close(opened.handle, nullptr);
 }
 
-Status ClientImpl::DeletePath(std::string_view path, bool directory) {
-  // CREATE with DELETE access and delete-on-close, then CLOSE: one round trip.
+Status ClientImpl::SetInfoByPath(std::string_view path, uint32_t create_options, uint8_t info_class,
+                                 std::vector<uint8_t> info, const char* where) {
+  // CREATE (DELETE access) + SET_INFO + CLOSE as one related compound: one round trip.
   smb2::CreateRequest c;
   c.desired_access = kAccessDelete | kAccessReadAttributes | kAccessSynchronize;
   c.create_disposition = smb2::FILE_OPEN;
-  c.create_options = (directory ? smb2::FILE_DIRECTORY_FILE : smb2::FILE_NON_DIRECTORY_FILE) |
-                     smb2::FILE_DELETE_ON_CLOSE;
+  c.create_options = create_options;
   c.name = path;
   Request r0 = TreeRequest(smb2::SMB2_CREATE);
   ByteWriter w0(r0.message);
   SMB3_RETURN_IF_ERROR(smb2::EncodeCreateRequest(c, w0));
-  smb2::CloseRequest cl;
-  cl.file_id = kRelatedFileId;
-  Request r1 = TreeRequest(smb2::SMB2_CLOSE);
-  ByteWriter w1(r1.message);
-  SMB3_RETURN_IF_ERROR(smb2::EncodeCloseRequest(cl, w1));
-  std::vector<Request> chain;
-  chain.push_back(std::move(r0));
-  chain.push_back(std::move(r1));
-  auto rs = conn_->CallCompound(std::move(chain), true);
-  return FirstFailure(rs, directory ? "rmdir" : "unlink");
-}
-
-Status ClientImpl::Rmdir(std::string_view path) { return DeletePath(path, true); }
-Status ClientImpl::Unlink(std::string_view path) { return DeletePath(path, false); }
-
-Status ClientImpl::RenamePath(std::string_view from, std::string_view to, bool replace) {
-  smb2::CreateRequest c;
-  c.desired_access = kAccessDelete | kAccessReadAttributes | kAccessSynchronize;
-  c.create_disposition = smb2::FILE_OPEN;
-  c.name = from;
-  Request r0 = TreeRequest(smb2::SMB2_CREATE);
-  ByteWriter w0(r0.message);
-  SMB3_RETURN_IF_ERROR(smb2::EncodeCreateRequest(c, w0));
-  std::vector<uint8_t> info;
-  ByteWriter iw(info);
-  SMB3_RETURN_IF_ERROR(smb2::EncodeFileRenameInformation(to, replace, iw));
   smb2::SetInfoRequest s;
   s.info_type = smb2::SMB2_0_INFO_FILE;
-  s.file_info_class = smb2::FileRenameInformation;
+  s.file_info_class = info_class;
   s.file_id = kRelatedFileId;
   s.buffer = info;
   Request r1 = TreeRequest(smb2::SMB2_SET_INFO);
@@ -504,7 +478,29 @@ Status ClientImpl::RenamePath(std::string_view from, std::string_view to, bool r
   chain.push_back(std::move(r1));
   chain.push_back(std::move(r2));
   auto rs = conn_->CallCompound(std::move(chain), true);
-  return FirstFailure(rs, "rename");
+  return FirstFailure(rs, where);
+}
+
+Status ClientImpl::DeletePath(std::string_view path, bool directory) {
+  // The disposition SET_INFO, not the create option FILE_DELETE_ON_CLOSE: Samba accepts the option
+  // on a non-empty directory and then silently keeps it, while SET_INFO reports
+  // STATUS_DIRECTORY_NOT_EMPTY.
+  std::vector<uint8_t> info;
+  ByteWriter w(info);
+  smb2::EncodeFileDispositionInformation(true, w);
+  return SetInfoByPath(path, directory ? smb2::FILE_DIRECTORY_FILE : smb2::FILE_NON_DIRECTORY_FILE,
+                       smb2::FileDispositionInformation, std::move(info),
+                       directory ? "rmdir" : "unlink");
+}
+
+Status ClientImpl::Rmdir(std::string_view path) { return DeletePath(path, true); }
+Status ClientImpl::Unlink(std::string_view path) { return DeletePath(path, false); }
+
+Status ClientImpl::RenamePath(std::string_view from, std::string_view to, bool replace) {
+  std::vector<uint8_t> info;
+  ByteWriter w(info);
+  SMB3_RETURN_IF_ERROR(smb2::EncodeFileRenameInformation(to, replace, w));
+  return SetInfoByPath(from, 0, smb2::FileRenameInformation, std::move(info), "rename");
 }
 
 Result<FsInfo> ClientImpl::StatFs() {
