@@ -37,6 +37,9 @@ Status EncodeCreateRequest(const CreateRequest& request, ByteWriter& w) {
   if (w.size() < kHeaderSize) return Status::Invalid("create request: no header");
   const size_t base = w.size() - kHeaderSize;
   SMB3_ASSIGN_OR_RETURN(std::vector<uint8_t> name, SharePathToUtf16(request.name));
+  // Checked here as well as in EncodeCreateContexts so that nothing is written on error.
+  if (request.contexts.durable_handle_v2 && request.contexts.durable_reconnect_v2)
+    return Status::Invalid("create request: DH2Q and DH2C are exclusive");
   // [MS-SMB2] 2.2.13 fixed part (56 bytes).
   w.U16(57);  // StructureSize
   w.U8(0);    // SecurityFlags

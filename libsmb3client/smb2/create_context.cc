@@ -35,6 +35,9 @@ size_t AppendContext(uint32_t name, ByteView data, ByteWriter& w) {
 Status EncodeCreateContexts(const CreateContextsRequest& contexts, size_t base, ByteWriter& w) {
   if (w.size() < base || (w.size() - base) % 8 != 0)
     return Status::Invalid("create context: unaligned chain");
+  // [MS-SMB2] 3.3.5.9.10: a server fails a CREATE that carries both DH2Q and DH2C.
+  if (contexts.durable_handle_v2 && contexts.durable_reconnect_v2)
+    return Status::Invalid("create context: DH2Q and DH2C are exclusive");
   std::vector<size_t> starts;
   auto begin = [&]() {
     // [MS-SMB2] 2.2.13.2: each following context starts 8-byte aligned.

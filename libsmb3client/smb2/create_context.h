@@ -107,7 +107,8 @@ struct CreateContextView {
 
 // Appends the chain for `contexts` at the writer's current position, which must be 8-byte aligned
 // relative to `base` (the writer position of the SMB2 header). Writes nothing when empty. The
-// chain's length is w.size() after minus before.
+// chain's length is w.size() after minus before. Errors (kInvalidArgument): an unaligned position,
+// or both durable_handle_v2 and durable_reconnect_v2 (mutually exclusive, [MS-SMB2] 3.3.5.9.10).
 Status EncodeCreateContexts(const CreateContextsRequest& contexts, size_t base, ByteWriter& w);
 
 // Splits a received chain into its contexts. Errors (kProtocol): a context header or its name/data

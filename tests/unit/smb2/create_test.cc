@@ -216,6 +216,10 @@ TEST(CreateRequest, AllContextsChainIsLinkedAndAligned) {
   req.contexts.durable_reconnect_v2 = DurableHandleReconnectV2{};
   req.contexts.query_maximal_access = true;
   req.contexts.query_on_disk_id = true;
+  // DH2Q and DH2C cannot go together ([MS-SMB2] 3.3.5.9.10).
+  EXPECT_TRUE(EncodeCreateRequest(req, w).Is(Code::kInvalidArgument));
+  EXPECT_EQ(m.size(), kHeaderSize);  // nothing written
+  req.contexts.durable_handle_v2.reset();
   ASSERT_TRUE(EncodeCreateRequest(req, w).ok());
   uint32_t off = LoadU32(&m[kHeaderSize + 48]);
   uint32_t len = LoadU32(&m[kHeaderSize + 52]);
@@ -223,14 +227,14 @@ TEST(CreateRequest, AllContextsChainIsLinkedAndAligned) {
   ASSERT_EQ(off + len, m.size());
   auto views = SplitCreateContexts(ByteView(m).subspan(off, len));
   ASSERT_TRUE(views.ok()) << views.status().ToString();
-  ASSERT_EQ(views->size(), 4u);
-  EXPECT_EQ(std::string((*views)[0].name.begin(), (*views)[0].name.end()), "DH2Q");
-  EXPECT_EQ((*views)[0].data.size(), 32u);
-  EXPECT_EQ(std::string((*views)[1].name.begin(), (*views)[1].name.end()), "DH2C");
-  EXPECT_EQ((*views)[1].data.size(), 36u);
-  EXPECT_EQ(std::string((*views)[2].name.begin(), (*views)[2].name.end()), "MxAc");
-  EXPECT_TRUE((*views)[2].data.empty());
-  EXPECT_EQ(std::string((*views)[3].name.begin(), (*views)[3].name.end()), "QFid");
+  ASSERT_EQ(views->size(), 3u);
+  EXPECT_EQ(std::string((*views)[0].name.begin(), (*views)[0].name.end()), "DH2C");
+  EXPECT_EQ((*views)[0].data.size(), 36u);
+  EXPECT_EQ(std::string((*views)[1].name.begin(), (*views)[1].name.end()), "MxAc");
+  EXPECT_TRUE((*views)[1].data.empty());
+  EXPECT_EQ(std::string((*views)[2].name.begin(), (*views)[2].name.end()), "QFid");
+  // DH2C's 36 bytes of data leave the next context 4 bytes of padding away.
+  EXPECT_EQ(LoadU32(&m[off]), 64u);
 }
 
 TEST(CreateRequest, OffsetsAreRelativeToTheMessageInACompoundBuffer) {
@@ -254,6 +258,7 @@ TEST(CreateRequest, RejectsBadInput) {
   m = Header64(SMB2_CREATE, false);
   req.name = "a/../b";
   EXPECT_TRUE(EncodeCreateRequest(req, w).Is(Code::kInvalidArgument));
+  EXPECT_EQ(m.size(), kHeaderSize);
 }
 
 TEST(CreateResponse, DecodesSambaStyleResponse) {
