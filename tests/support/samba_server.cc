@@ -2,13 +2,12 @@
 #include "support/samba_server.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -283,8 +282,8 @@ SambaServer::~SambaServer() {
   if (dir_.empty()) return;
   std::string error;
   bool stopped = Stop(&error);
-  bool keep = !stopped || std::getenv("SMB3_KEEP_SAMBA_DIR") != nullptr ||
-              ::testing::Test::HasFailure();
+  bool keep =
+      !stopped || std::getenv("SMB3_KEEP_SAMBA_DIR") != nullptr || ::testing::Test::HasFailure();
   if (keep) {
     std::fprintf(stderr, "SambaServer: kept %s (smbd log: %s)%s%s\n", dir_.c_str(),
                  log_path().c_str(), stopped ? "" : "; stop failed: ", error.c_str());
@@ -292,7 +291,8 @@ SambaServer::~SambaServer() {
   }
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
-  if (ec) std::fprintf(stderr, "SambaServer: cannot remove %s: %s\n", dir_.c_str(), ec.message().c_str());
+  if (ec)
+    std::fprintf(stderr, "SambaServer: cannot remove %s: %s\n", dir_.c_str(), ec.message().c_str());
 }
 
 bool SambaServer::Stop(std::string* error) {
@@ -313,12 +313,9 @@ std::string SambaServer::unc(std::string_view name) const {
 
 CommandResult SambaServer::Smbclient(const std::vector<std::string>& args, std::string_view share,
                                      const RunOptions& options) const {
-  std::vector<std::string> argv = {"smbclient",
-                                   "-s", client_conf_path().string(),
-                                   "-p", std::to_string(port_),
-                                   "-m", "SMB3",
-                                   "-A", credentials_path().string(),
-                                   unc(share)};
+  std::vector<std::string> argv = {
+      "smbclient", "-s", client_conf_path().string(), "-p",      std::to_string(port_), "-m",
+      "SMB3",      "-A", credentials_path().string(), unc(share)};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunCommand(argv, options);
 }

@@ -3,9 +3,9 @@
 //
 // SambaServer::Start makes a fresh directory under $TMPDIR (else /tmp), runs
 // `tests/support/samba-ctl start DIR ...` there, and the destructor runs `samba-ctl stop DIR`. Each
-// server has its own smb.conf, passdb, state, logs and TCP port on 127.0.0.1, so several run at once
-// (ctest -j). Needs root, like samba-ctl. Shares: "share" (DIR/share, the test user only, read-write)
-// and "public" (DIR/public, guest ok).
+// server has its own smb.conf, passdb, state, logs and TCP port on 127.0.0.1, so several run at
+// once (ctest -j). Needs root, like samba-ctl. Shares: "share" (DIR/share, the test user only,
+// read-write) and "public" (DIR/public, guest ok).
 //
 // Thread-safety: a SambaServer is used from one thread; RunCommand is safe from any thread.
 #pragma once
@@ -29,40 +29,45 @@ struct CommandResult {
 };
 
 struct RunOptions {
-  std::vector<std::string> env;  // "KEY=VALUE" entries added to (or replacing) the inherited environment
-  std::string input;             // written to the child's stdin, which is then closed (empty: /dev/null)
-  std::chrono::milliseconds timeout{120'000};  // the child is sent SIGKILL after this long
+  // "KEY=VALUE" entries added to (or replacing) the inherited environment.
+  std::vector<std::string> env;
+  // Written to the child's stdin, which is then closed; empty: stdin is /dev/null.
+  std::string input;
+  // The child is sent SIGKILL after this long.
+  std::chrono::milliseconds timeout{120'000};
 };
 
 // Runs argv (argv[0] looked up in PATH) and waits for it. Never throws; a failure to start shows as
 // exit_code -1 with the reason in output.
 CommandResult RunCommand(const std::vector<std::string>& argv, const RunOptions& options = {});
 
-// Mirrors the options of `samba-ctl start`; empty / zero members leave Samba's or the script's default.
+// Mirrors the options of `samba-ctl start`; empty or zero members keep the default.
 struct SambaOptions {
-  std::string signing;             // "auto" | "mandatory"
-  std::string encrypt;             // "off" | "desired" | "required"   (server smb encrypt)
-  std::string ciphers;             // "aes-128-gcm aes-256-ccm ..."     (server smb3 encryption algorithms)
-  std::string signing_algorithms;  // "aes-128-gmac aes-128-cmac hmac-sha256"
-  std::string min_protocol;        // SMB2_02 SMB2_10 SMB3_00 SMB3_02 SMB3_11 (default SMB3_00)
-  std::string max_protocol;        // (default SMB3_11)
-  int share_size_mb = 0;           // > 0: DIR/share is a tmpfs of this size (ENOSPC tests)
-  bool share_tmpfs = false;        // DIR/share is a tmpfs without a size limit
-  std::vector<std::string> global; // extra [global] lines "key = value", applied last
-  uint16_t port = 0;               // 0: samba-ctl picks a free port
-  std::string user;                // Unix + Samba account (default smb3test)
-  std::string password;            // default: $SMB3_TEST_PASSWORD, else samba-ctl's fixed test value
-  int start_timeout_s = 0;         // how long samba-ctl waits for smbd to serve (default 20)
+  std::string signing;  // "auto" | "mandatory"
+  std::string encrypt;  // "off" | "desired" | "required" (server smb encrypt)
+  std::string ciphers;  // "aes-128-gcm aes-256-ccm ..." (server smb3 encryption algorithms)
+  std::string signing_algorithms;   // "aes-128-gmac aes-128-cmac hmac-sha256"
+  std::string min_protocol;         // SMB2_02 SMB2_10 SMB3_00 SMB3_02 SMB3_11 (default SMB3_00)
+  std::string max_protocol;         // (default SMB3_11)
+  int share_size_mb = 0;            // > 0: DIR/share is a tmpfs of this size (ENOSPC tests)
+  bool share_tmpfs = false;         // DIR/share is a tmpfs without a size limit
+  std::vector<std::string> global;  // extra [global] lines "key = value", applied last
+  uint16_t port = 0;                // 0: samba-ctl picks a free port
+  std::string user;                 // Unix + Samba account (default smb3test)
+  std::string password;             // default: $SMB3_TEST_PASSWORD, else samba-ctl's test value
+  int start_timeout_s = 0;          // how long samba-ctl waits for smbd to serve (default 20)
 };
 
 class SambaServer {
  public:
   // Starts a server. On failure returns nullptr and sets *error to one paragraph naming the cause
-  // (samba-ctl's message and the smbd log tail); the instance directory is then kept for inspection.
+  // (samba-ctl's message and the smbd log tail); the instance directory is then kept for
+  // inspection.
   static std::unique_ptr<SambaServer> Start(const SambaOptions& options, std::string* error);
 
-  // Stops smbd (if still running) and removes the directory — unless the current GoogleTest test has
-  // failed or SMB3_KEEP_SAMBA_DIR is set in the environment, in which case it says where it is kept.
+  // Stops smbd (if still running) and removes the directory — unless the current GoogleTest test
+  // has failed or SMB3_KEEP_SAMBA_DIR is set in the environment, in which case it says where it is
+  // kept.
   ~SambaServer();
   SambaServer(const SambaServer&) = delete;
   SambaServer& operator=(const SambaServer&) = delete;
@@ -75,7 +80,7 @@ class SambaServer {
   const std::string& user() const { return user_; }
   const std::string& password() const { return password_; }
   const std::string& domain() const { return domain_; }
-  const std::string& share() const { return share_; }  // "share"
+  const std::string& share() const { return share_; }                // "share"
   const std::string& public_share() const { return public_share_; }  // "public" (guest ok)
   // "//127.0.0.1/<name>"; the default is share().
   std::string unc(std::string_view name = {}) const;
@@ -84,7 +89,9 @@ class SambaServer {
   // The directory smbd serves as share(); root may read and write it directly to seed or check data
   // (files smbd creates there belong to user()).
   std::filesystem::path share_path() const { return dir_ / "share"; }
-  std::filesystem::path credentials_path() const { return dir_ / "credentials"; }  // mount.cifs format
+  std::filesystem::path credentials_path() const {
+    return dir_ / "credentials";
+  }  // mount.cifs format
   std::filesystem::path client_conf_path() const { return dir_ / "etc" / "client.conf"; }
   std::filesystem::path smb_conf_path() const { return dir_ / "etc" / "smb.conf"; }
   std::filesystem::path log_path() const { return dir_ / "log" / "smbd.log"; }

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Proves the Samba test harness (tests/support/samba-ctl, SambaServer) with Samba's own client:
 // every security mode the other samba tests rely on is checked here with smbclient first.
-#include <sys/vfs.h>
-
 #include <gtest/gtest.h>
+#include <sys/vfs.h>
 
 #include <fstream>
 #include <iterator>
@@ -108,7 +107,8 @@ TEST(SambaHarness, SmbdListensOnLoopbackOnly) {
     std::string state, recv_q, send_q, local;
     if (fields >> state >> recv_q >> send_q >> local) local_addresses.push_back(local);
   }
-  EXPECT_EQ(local_addresses, std::vector<std::string>{"127.0.0.1:" + std::to_string(server->port())})
+  EXPECT_EQ(local_addresses,
+            std::vector<std::string>{"127.0.0.1:" + std::to_string(server->port())})
       << ss.output;
 }
 
@@ -191,7 +191,8 @@ TEST_P(SambaSigningAlgorithm, ServerPicksTheConfiguredAlgorithm) {
   CommandResult r = server->Smbclient({"--client-protection=sign", "-d", "10", "-c", "ls"});
   ASSERT_TRUE(r.ok()) << r.output;
   std::string expected = std::string("sign_algo_id=") + GetParam().sign_algo_id + ")";
-  EXPECT_NE(r.output.find(expected), std::string::npos) << "no '" << expected << "' in smbclient's log";
+  EXPECT_NE(r.output.find(expected), std::string::npos)
+      << "no '" << expected << "' in smbclient's log";
 }
 
 INSTANTIATE_TEST_SUITE_P(Algorithms, SambaSigningAlgorithm,
@@ -222,7 +223,8 @@ TEST_P(SambaCipher, EncryptionRequiredWithOneCipher) {
   ExpectRoundTrip(*server, {"--client-protection=encrypt", offer_it}, "sealed.bin",
                   RandomBytes(kMiB, 3));
 
-  CommandResult debug = server->Smbclient({"--client-protection=encrypt", offer_it, "-d", "10", "-c", "ls"});
+  CommandResult debug =
+      server->Smbclient({"--client-protection=encrypt", offer_it, "-d", "10", "-c", "ls"});
   ASSERT_TRUE(debug.ok()) << debug.output;
   EXPECT_NE(debug.output.find("Encrypted SMB2 message"), std::string::npos)
       << "smbclient did not log encrypting a request";
@@ -231,9 +233,9 @@ TEST_P(SambaCipher, EncryptionRequiredWithOneCipher) {
   for (const char* c : {"aes-128-gcm", "aes-128-ccm", "aes-256-gcm", "aes-256-ccm"}) {
     if (cipher != c) others += (others.empty() ? "" : ", ") + SambaName(c);
   }
-  CommandResult refused = server->Smbclient(
-      {"--client-protection=encrypt", "--option=client smb3 encryption algorithms=" + others, "-c",
-       "ls"});
+  CommandResult refused =
+      server->Smbclient({"--client-protection=encrypt",
+                         "--option=client smb3 encryption algorithms=" + others, "-c", "ls"});
   EXPECT_FALSE(refused.ok()) << "a client without " << cipher << " got in:\n" << refused.output;
   EXPECT_NE(refused.output.find("NT_STATUS_ACCESS_DENIED"), std::string::npos) << refused.output;
 }
@@ -299,7 +301,8 @@ TEST(SambaHarness, StopIsIdempotentAndEndsService) {
       RunCommand({"bash", SambaServer::SambaCtlPath(), "status", server->dir().string()});
   EXPECT_EQ(status.exit_code, 1) << status.output;
   EXPECT_NE(status.output.find("stopped"), std::string::npos) << status.output;
-  CommandResult r = server->Smbclient({"-c", "ls"}, {}, RunOptions{.timeout = std::chrono::seconds(30)});
+  CommandResult r =
+      server->Smbclient({"-c", "ls"}, {}, RunOptions{.timeout = std::chrono::seconds(30)});
   EXPECT_FALSE(r.ok()) << "smbclient still reached a stopped server:\n" << r.output;
   // A second stop through the script is a no-op as well.
   CommandResult again =
@@ -326,7 +329,8 @@ TEST(SambaHarness, ServersStartInParallelOnDistinctPorts) {
   }
   for (int i = 0; i < kServers; ++i) {
     for (int j = 0; j < kServers; ++j) {
-      EXPECT_EQ(std::filesystem::exists(servers[i]->share_path() / ("own-" + std::to_string(j))), i == j);
+      EXPECT_EQ(std::filesystem::exists(servers[i]->share_path() / ("own-" + std::to_string(j))),
+                i == j);
     }
   }
 }
