@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// SmbFs over MemoryClient: the POSIX semantics FUSE sees, without a kernel.
+#include "smb_fs.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <linux/falloc.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <future>
+
+#include "memory_client.h"
+
+namespace fuse_smbd {
+namespace {
+
+constexpr uint64_t kRoot = InodeTable::kRootIno;
+
+int ErrnoOf(const smb3::Status& s) { return s.ok() ? 0 : static_cast<int>(s.detail()); }
+
+class SmbFsTest : public ::testing::Test {
+ protected:
+  explicit SmbFsTest(MemoryClient::Options o = {}) : client_(o), fs_(client_, Opts()) {}
+  static FsOptions Opts() {
+    FsOptions o;
+    o.uid = 1234;
+    o.gid = 567;
+    o.file_mode = 0644;
+    o.dir_mode = 0750;
+    o.actimeo = 2.5;
+    return o;
+  }
+
+  // Creates `name` in `parent` and returns (ino, fh).
+  std::pair<uint64_t, uint64_t> CreateFile(uint64_t parent, const std::string& name,
+                                           int flags = O_RDWR | O_CREAT) {
+    auto r = fs_.Create(parent, name, S_IFREG | 0644, flags);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok()) return {0, 0};
+    return {r->first.ino, r->second.fh};
+  }
+  smb3::Result<size_t> WriteSync(uint64_t fh, uint64_t off, const std::string& data) {
+    std::promise<smb3::Result<size_t>> p;
+    fs_.Write(fh, off, std::span(reinterpret_cast<const uint8_t*>(data.data()), data.size()),
+              [&](smb3::Result<size_t> r) { p.set_value(std::move(r)); });
+    return p.get_future().get();
+  }
+  std::string ReadSync(uint64_t fh, uint64_t off, size_t n) {
+    std::string out(n, '\0');
+    std::promise<smb3::Result<size_t>> p;
+    fs_.Read(fh, off, std::span(reinterpret_cast<uint8_t*>(out.data()), n),
+             [&](smb3::Result<size_t> r) { p.set_value(std::move(r)); });
+    auto r = p.get_future().get();
+    EXPECT_TRUE(r.ok());
+    out.resize(r.ok() ? *r : 0);
+    return out;
+  }
+  void Put(uint64_t parent, const std::string& name, const std::string& data) {
+    auto [ino, fh] = CreateFile(parent, name);
+    ASSERT_TRUE(WriteSync(fh, 0, data).ok());
+    ASSERT_TRUE(fs_.Release(fh).ok());
+  }
+  std::vector<std::string> List(uint64_t dir, bool plus = false) {
+    auto dh = fs_.OpenDir(dir);
+    EXPECT_TRUE(dh.ok());
+    std::vector<std::string> names;
+    EXPECT_TRUE(fs_.ReadDir(*dh, 0, plus, [&](const DirItem& it) {
+                     names.emplace_back(it.name);
+                     return true;
+                   }).ok());
+    EXPECT_TRUE(fs_.ReleaseDir(*dh).ok());
+    return names;
+  }
+
+  MemoryClient client_;
+  SmbFs fs_;
+};
+
+TEST_F(SmbFsTest, LookupGivesStableInodesAndCounts) {
+  Put(kRoot, "a", "xyz");
+  auto e1 = fs_.Lookup(kRoot, "a");
+  ASSERT_TRUE(e1.ok());
+  auto e2 = fs_.Lookup(kRoot, "a");
+  EXPECT_EQ(e1->ino, e2->ino);
+  EXPECT_EQ(fs_.inodes().LookupCount(e1->ino), 3u);  // create + 2 lookups
+  EXPECT_EQ(e1->attr.st_size, 3);
+  EXPECT_EQ(e1->attr.st_uid, 1234u);
+  EXPECT_EQ(e1->attr.st_gid, 567u);
+  EXPECT_EQ(e1->attr.st_mode, S_IFREG | 0644u);
+  EXPECT_DOUBLE_EQ(e1->attr_timeout, 2.5);
+  EXPECT_EQ(e1->attr.st_ino, e1->ino);
+  fs_.Forget(e1->ino, 3);
+  EXPECT_EQ(fs_.inodes().LookupCount(e1->ino), 0u);
+}
+
+TEST_F(SmbFsTest, NegativeLookupIsCachedEntry) {
+  auto e = fs_.Lookup(kRoot, "nothing");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->ino, 0u);
+  EXPECT_DOUBLE_EQ(e->entry_timeout, 2.5);
+  EXPECT_EQ(ErrnoOf(fs_.Lookup(kRoot, std::string(256, 'x')).status()), ENAMETOOLONG);
+}
+
+TEST_F(SmbFsTest, DirectoriesAndErrors) {
+  auto d = fs_.Mkdir(kRoot, "d", 0755);
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(S_ISDIR(d->attr.st_mode));
+  EXPECT_EQ(d->attr.st_mode & 07777, 0750u);
+  EXPECT_EQ(ErrnoOf(fs_.Mkdir(kRoot, "d", 0755).status()), EEXIST);
+  Put(d->ino, "f", "1");
+  EXPECT_EQ(ErrnoOf(fs_.Rmdir(kRoot, "d")), ENOTEMPTY);
+  EXPECT_EQ(ErrnoOf(fs_.Unlink(kRoot, "d")), EISDIR);
+  EXPECT_EQ(ErrnoOf(fs_.Rmdir(d->ino, "f")), ENOTDIR);
+  EXPECT_EQ(ErrnoOf(fs_.Unlink(kRoot, "missing")), ENOENT);
+  EXPECT_EQ(ErrnoOf(fs_.Create(kRoot, "d", S_IFREG | 0644, O_CREAT | O_EXCL | O_RDWR).status()),
+            EEXIST);
+  ASSERT_TRUE(fs_.Unlink(d->ino, "f").ok());
+  ASSERT_TRUE(fs_.Rmdir(kRoot, "d").ok());
+  EXPECT_EQ(fs_.Lookup(kRoot, "d")->ino, 0u);
+  EXPECT_EQ(ErrnoOf(fs_.Mkdir(kRoot, "bad\\name", 0755).status()), EINVAL);
+  EXPECT_EQ(ErrnoOf(fs_.Mknod(kRoot, "fifo", S_IFIFO | 0644).status()), EPERM);
+  EXPECT_TRUE(fs_.Mknod(kRoot, "plain", S_IFREG | 0644).ok());
+}
+
+TEST_F(SmbFsTest, ReadWriteAndAttributes) {
+  auto [ino, fh] = CreateFile(kRoot, "f");
+  ASSERT_EQ(*WriteSync(fh, 0, "hello world"), 11u);
+  EXPECT_EQ(ReadSync(fh, 6, 100), "world");
+  auto st = fs_.GetAttr(ino, fh);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->st_size, 11);
+  EXPECT_EQ(st->st_blksize, 1 << 20);
+  ASSERT_TRUE(fs_.Release(fh).ok());
+  st = fs_.GetAttr(ino, std::nullopt);
+  EXPECT_EQ(st->st_size, 11);
+}
+
+TEST_F(SmbFsTest, SetAttrSizeTimesMode) {
+  Put(kRoot, "f", "0123456789");
+  const uint64_t ino = fs_.Lookup(kRoot, "f")->ino;
+  SetAttrRequest req;
+  req.set_size = true;
+  req.size = 4;
+  auto st = fs_.SetAttr(ino, std::nullopt, req);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(st->st_size, 4);
+  SetAttrRequest times;
+  times.set_mtime = true;
+  times.mtime = {1600000000, 123456700};
+  times.set_atime = true;
+  times.atime = {1500000000, 0};
+  st = fs_.SetAttr(ino, std::nullopt, times);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->st_mtim.tv_sec, 1600000000);
+  EXPECT_EQ(st->st_mtim.tv_nsec, 123456700);
+  EXPECT_EQ(st->st_atim.tv_sec, 1500000000);
+  // chmod a-w sets READONLY (write bits vanish), chmod u+w clears it.
+  SetAttrRequest ro;
+  ro.set_mode = true;
+  ro.mode = 0444;
+  st = fs_.SetAttr(ino, std::nullopt, ro);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->st_mode & 0777, 0444u);
+  EXPECT_EQ(ErrnoOf(fs_.Open(ino, O_WRONLY).status()), EACCES);
+  // POSIX unlink needs only a writable directory: the attribute is cleared first.
+  Put(kRoot, "g", "x");
+  const uint64_t g = fs_.Lookup(kRoot, "g")->ino;
+  ASSERT_TRUE(fs_.SetAttr(g, std::nullopt, ro).ok());
+  EXPECT_TRUE(fs_.Unlink(kRoot, "g").ok());
+  SetAttrRequest rw;
+  rw.set_mode = true;
+  rw.mode = 0644;
+  st = fs_.SetAttr(ino, std::nullopt, rw);
+  EXPECT_EQ(st->st_mode & 0777, 0644u);
+  // chown is accepted and changes nothing.
+  SetAttrRequest own;
+  own.set_uid = true;
+  EXPECT_TRUE(fs_.SetAttr(ino, std::nullopt, own).ok());
+}
+
+TEST_F(SmbFsTest, FtruncateOnReadOnlyHandleFallsBackToPath) {
+  Put(kRoot, "f", "0123456789");
+  const uint64_t ino = fs_.Lookup(kRoot, "f")->ino;
+  auto o = fs_.Open(ino, O_RDONLY);
+  ASSERT_TRUE(o.ok());
+  SetAttrRequest t;
+  t.set_mtime = true;
+  t.mtime = {1000, 0};
+  EXPECT_TRUE(fs_.SetAttr(ino, o->fh, t).ok());
+  ASSERT_TRUE(fs_.Release(o->fh).ok());
+}
+
+TEST_F(SmbFsTest, OpenTruncAndAppend) {
+  Put(kRoot, "f", "abcdef");
+  const uint64_t ino = fs_.Lookup(kRoot, "f")->ino;
+  auto o = fs_.Open(ino, O_WRONLY | O_APPEND);
+  ASSERT_TRUE(o.ok());
+  ASSERT_TRUE(WriteSync(o->fh, 0, "XY").ok());  // O_APPEND: at the end whatever the offset
+  ASSERT_TRUE(fs_.Release(o->fh).ok());
+  auto r = fs_.Open(ino, O_RDONLY);
+  EXPECT_EQ(ReadSync(r->fh, 0, 100), "abcdefXY");
+  ASSERT_TRUE(fs_.Release(r->fh).ok());
+  auto t = fs_.Open(ino, O_RDWR | O_TRUNC);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(fs_.GetAttr(ino, t->fh)->st_size, 0);
+  ASSERT_TRUE(fs_.Release(t->fh).ok());
+}
+
+TEST_F(SmbFsTest, RenameReplaceNoreplaceAndDirectories) {
+  Put(kRoot, "a", "A");
+  Put(kRoot, "b", "B");
+  const uint64_t a = fs_.Lookup(kRoot, "a")->ino;
+  EXPECT_EQ(ErrnoOf(fs_.Rename(kRoot, "a", kRoot, "b", RENAME_NOREPLACE)), EEXIST);
+  ASSERT_TRUE(fs_.Rename(kRoot, "a", kRoot, "b", 0).ok());
+  EXPECT_EQ(fs_.Lookup(kRoot, "b")->ino, a);
+  EXPECT_EQ(fs_.Lookup(kRoot, "a")->ino, 0u);
+  EXPECT_EQ(ErrnoOf(fs_.Rename(kRoot, "b", kRoot, "c", RENAME_EXCHANGE)), EINVAL);
+  // A directory replaces an empty directory (POSIX), not a non-empty one.
+  auto d1 = fs_.Mkdir(kRoot, "d1", 0755);
+  auto d2 = fs_.Mkdir(kRoot, "d2", 0755);
+  ASSERT_TRUE(d1.ok() && d2.ok());
+  Put(d1->ino, "inner", "I");
+  ASSERT_TRUE(fs_.Rename(kRoot, "d1", kRoot, "d2", 0).ok());
+  const uint64_t moved = fs_.Lookup(kRoot, "d2")->ino;
+  EXPECT_EQ(moved, d1->ino);
+  EXPECT_NE(fs_.Lookup(moved, "inner")->ino, 0u);
+  auto d3 = fs_.Mkdir(kRoot, "d3", 0755);
+  Put(d3->ino, "x", "x");
+  EXPECT_EQ(ErrnoOf(fs_.Rename(kRoot, "d2", kRoot, "d3", 0)), ENOTEMPTY);
+  EXPECT_EQ(ErrnoOf(fs_.Rename(kRoot, "b", kRoot, "d3", 0)), EISDIR);
+  EXPECT_EQ(ErrnoOf(fs_.Rename(kRoot, "d3", kRoot, "b", 0)), ENOTDIR);
+  // Paths of inodes below a renamed directory follow it.
+  const uint64_t x = fs_.Lookup(d3->ino, "x")->ino;
+  ASSERT_TRUE(fs_.Rename(kRoot, "d3", moved, "d3moved", 0).ok());
+  EXPECT_EQ(*fs_.inodes().Path(x), "d2/d3moved/x");
+  EXPECT_TRUE(fs_.GetAttr(x, std::nullopt).ok());
+}
+
+TEST_F(SmbFsTest, OpenUnlinkedFileKeepsWorking) {
+  auto [ino, fh] = CreateFile(kRoot, "f");
+  ASSERT_TRUE(WriteSync(fh, 0, "still here").ok());
+  ASSERT_TRUE(fs_.Unlink(kRoot, "f").ok());
+  // The name is gone at once and can be reused.
+  EXPECT_EQ(fs_.Lookup(kRoot, "f")->ino, 0u);
+  EXPECT_EQ(List(kRoot), (std::vector<std::string>{".", ".."}));  // hidden name not listed
+  auto [ino2, fh2] = CreateFile(kRoot, "f");
+  EXPECT_NE(ino2, ino);
+  ASSERT_TRUE(fs_.Release(fh2).ok());
+  // The old file still reads, writes and stats (nlink 0).
+  EXPECT_EQ(ReadSync(fh, 0, 100), "still here");
+  ASSERT_TRUE(WriteSync(fh, 10, "!").ok());
+  auto st = fs_.GetAttr(ino, std::nullopt);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(st->st_size, 11);
+  EXPECT_EQ(st->st_nlink, 0u);
+  ASSERT_TRUE(fs_.Release(fh).ok());
+  // After the last close the server deleted it: only "f" (the new one) is left.
+  auto all = client_.ListDirectory("");
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].name, "f");
+  EXPECT_EQ(client_.OpenHandleCount(), 0u);
+}
+
+TEST_F(SmbFsTest, RenameOverOpenFile) {
+  Put(kRoot, "new", "NEW");
+  auto [old_ino, fh] = CreateFile(kRoot, "target");
+  ASSERT_TRUE(WriteSync(fh, 0, "OLD").ok());
+  ASSERT_TRUE(fs_.Rename(kRoot, "new", kRoot, "target", 0).ok());
+  EXPECT_EQ(ReadSync(fh, 0, 10), "OLD");  // the replaced file stays readable while open
+  ASSERT_TRUE(fs_.Release(fh).ok());
+  const uint64_t t = fs_.Lookup(kRoot, "target")->ino;
+  auto o = fs_.Open(t, O_RDONLY);
+  EXPECT_EQ(ReadSync(o->fh, 0, 10), "NEW");
+  ASSERT_TRUE(fs_.Release(o->fh).ok());
+  EXPECT_EQ(client_.ListDirectory("")->size(), 1u);
+}
+
+TEST_F(SmbFsTest, ReaddirPlusCountsOnlyAcceptedEntries) {
+  for (int i = 0; i < 5; ++i) {  // made by another client: the inode table knows none of them
+    auto r = client_.Open("f" + std::to_string(i), {.desired_access = smb3::kAccessWriteData,
+                                                    .disposition = smb3::Disposition::kCreate});
+    ASSERT_TRUE(r.ok());
+    const uint8_t x = 'x';
+    ASSERT_TRUE(client_.Write(r->handle, 0, std::span(&x, 1)).ok());
+    ASSERT_TRUE(client_.Close(r->handle).ok());
+  }
+  auto dh = fs_.OpenDir(kRoot);
+  ASSERT_TRUE(dh.ok());
+  std::vector<DirItem> got;
+  std::vector<std::string> names;
+  // Accept ".", "..", f0, f1 then report the buffer full.
+  ASSERT_TRUE(fs_.ReadDir(*dh, 0, true, [&](const DirItem& it) {
+                   if (names.size() == 4) return false;
+                   names.emplace_back(it.name);
+                   got.push_back(it);
+                   return true;
+                 }).ok());
+  ASSERT_EQ(names, (std::vector<std::string>{".", "..", "f0", "f1"}));
+  const uint64_t f0 = got[2].entry.ino;
+  EXPECT_EQ(fs_.inodes().LookupCount(f0), 1u);
+  EXPECT_FALSE(fs_.inodes().Find("f2"));        // offered but refused: not counted
+  // Continue from the offset the kernel got with f1.
+  names.clear();
+  ASSERT_TRUE(fs_.ReadDir(*dh, got[3].next_offset, true, [&](const DirItem& it) {
+                   names.emplace_back(it.name);
+                   return true;
+                 }).ok());
+  EXPECT_EQ(names, (std::vector<std::string>{"f2", "f3", "f4"}));
+  ASSERT_TRUE(fs_.ReleaseDir(*dh).ok());
+  EXPECT_TRUE(S_ISREG(got[2].entry.attr.st_mode));
+  EXPECT_EQ(got[2].entry.attr.st_size, 1);
+}
+
+TEST_F(SmbFsTest, RewinddirSeesNewEntries) {
+  auto dh = fs_.OpenDir(kRoot);
+  std::vector<std::string> names;
+  auto add = [&](const DirItem& it) {
+    names.emplace_back(it.name);
+    return true;
+  };
+  ASSERT_TRUE(fs_.ReadDir(*dh, 0, false, add).ok());
+  EXPECT_EQ(names.size(), 2u);
+  Put(kRoot, "late", "x");
+  names.clear();
+  ASSERT_TRUE(fs_.ReadDir(*dh, 0, false, add).ok());
+  EXPECT_EQ(names.size(), 3u);
+  ASSERT_TRUE(fs_.ReleaseDir(*dh).ok());
+}
+
+TEST_F(SmbFsTest, StatfsAndFallocate) {
+  auto st = fs_.StatFs();
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->f_bsize, 4096u);
+  EXPECT_GT(st->f_blocks, 0u);
+  EXPECT_EQ(st->f_namemax, 255u);
+  auto [ino, fh] = CreateFile(kRoot, "f");
+  ASSERT_TRUE(fs_.Fallocate(fh, 0, 0, 1 << 20).ok());
+  EXPECT_EQ(fs_.GetAttr(ino, fh)->st_size, 1 << 20);
+  ASSERT_TRUE(fs_.Fallocate(fh, FALLOC_FL_KEEP_SIZE, 0, 4 << 20).ok());
+  EXPECT_EQ(fs_.GetAttr(ino, fh)->st_size, 1 << 20);
+  EXPECT_GE(fs_.GetAttr(ino, fh)->st_blocks, (4 << 20) / 512);
+  EXPECT_EQ(ErrnoOf(fs_.Fallocate(fh, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 10)),
+            EOPNOTSUPP);
+  ASSERT_TRUE(fs_.Release(fh).ok());
+}
+
+TEST_F(SmbFsTest, KeepCacheOnlyWhileUnchanged) {
+  Put(kRoot, "f", "v1");
+  const uint64_t ino = fs_.Lookup(kRoot, "f")->ino;
+  auto o1 = fs_.Open(ino, O_RDONLY);
+  ASSERT_TRUE(fs_.Release(o1->fh).ok());
+  auto o2 = fs_.Open(ino, O_RDONLY);
+  EXPECT_TRUE(o2->keep_cache);  // unchanged since the last open
+  ASSERT_TRUE(fs_.Release(o2->fh).ok());
+  // Another client changes the file.
+  auto other = client_.Open("f", {.desired_access = smb3::kAccessWriteData,
+                                  .disposition = smb3::Disposition::kOpen});
+  const uint8_t b[3] = {'v', '2', '!'};
+  ASSERT_TRUE(client_.Write(other->handle, 0, b).ok());
+  ASSERT_TRUE(client_.Close(other->handle).ok());
+  auto o3 = fs_.Open(ino, O_RDONLY);
+  EXPECT_FALSE(o3->keep_cache);
+  ASSERT_TRUE(fs_.Release(o3->fh).ok());
+}
+
+TEST_F(SmbFsTest, ShutdownClosesEverythingOnTheServer) {
+  CreateFile(kRoot, "a");
+  CreateFile(kRoot, "b");
+  EXPECT_EQ(client_.OpenHandleCount(), 2u);
+  fs_.Shutdown();
+  EXPECT_EQ(client_.OpenHandleCount(), 0u);
+  EXPECT_EQ(fs_.open_files(), 0u);
+}
+
+TEST_F(SmbFsTest, DisconnectedWriteIsEio) {
+  auto [ino, fh] = CreateFile(kRoot, "f");
+  client_.Disconnect();
+  auto w = WriteSync(fh, 0, "data");
+  EXPECT_EQ(ErrnoOf(w.status()), EIO);
+  EXPECT_EQ(ErrnoOf(fs_.Fsync(fh)), EIO);
+}
+
+TEST_F(SmbFsTest, BadHandles) {
+  EXPECT_EQ(ErrnoOf(fs_.Release(999)), EBADF);
+  EXPECT_EQ(ErrnoOf(fs_.Flush(999)), EBADF);
+  EXPECT_EQ(ErrnoOf(WriteSync(999, 0, "x").status()), EBADF);
+  EXPECT_EQ(ErrnoOf(fs_.ReleaseDir(999)), EBADF);
+}
+
+class SmallShare : public SmbFsTest {
+ protected:
+  SmallShare() : SmbFsTest(MemoryClient::Options{.capacity_bytes = 2 << 20}) {}
+};
+
+TEST_F(SmallShare, EnospcReachesTheWriter) {
+  auto [ino, fh] = CreateFile(kRoot, "f");
+  std::string block(1 << 20, 'z');
+  ASSERT_TRUE(WriteSync(fh, 0, block).ok());
+  ASSERT_TRUE(WriteSync(fh, 1 << 20, block).ok());
+  EXPECT_EQ(ErrnoOf(WriteSync(fh, 2 << 20, block).status()), ENOSPC);
+  ASSERT_TRUE(fs_.Release(fh).ok());
+}
+
+TEST_F(SmallShare, WritebackErrorComesBackAtFlushAndFsync) {
+  fs_.SetWriteback(true);
+  auto [ino, fh] = CreateFile(kRoot, "f");
+  std::string block(3 << 20, 'z');
+  EXPECT_EQ(ErrnoOf(WriteSync(fh, 0, block).status()), ENOSPC);
+  EXPECT_EQ(ErrnoOf(fs_.Flush(fh)), ENOSPC);  // close(2) sees it
+  EXPECT_TRUE(fs_.Flush(fh).ok());            // reported once
+  EXPECT_EQ(ErrnoOf(WriteSync(fh, 0, block).status()), ENOSPC);
+  EXPECT_EQ(ErrnoOf(fs_.Fsync(fh)), ENOSPC);
+  ASSERT_TRUE(fs_.Release(fh).ok());
+}
+
+class AsyncClient : public SmbFsTest {
+ protected:
+  AsyncClient() : SmbFsTest(MemoryClient::Options{.async_thread = true}) {}
+};
+
+TEST_F(AsyncClient, CompletionsFromTheConnectionThread) {
+  auto [ino, fh] = CreateFile(kRoot, "f");
+  std::string data(300000, 'q');
+  ASSERT_EQ(*WriteSync(fh, 0, data), data.size());
+  EXPECT_EQ(ReadSync(fh, 0, data.size()), data);
+  ASSERT_TRUE(fs_.Release(fh).ok());
+}
+
+class PrefixMount : public ::testing::Test {
+ protected:
+  PrefixMount() {
+    EXPECT_TRUE(client_.Mkdir("top").ok());
+    EXPECT_TRUE(client_.Mkdir("top/sub").ok());
+    FsOptions o;
+    o.root_path = "top/sub";
+    fs_ = std::make_unique<SmbFs>(client_, o);
+  }
+  MemoryClient client_;
+  std::unique_ptr<SmbFs> fs_;
+};
+
+TEST_F(PrefixMount, EverythingIsBelowThePrefix) {
+  auto d = fs_->Mkdir(kRoot, "d", 0755);
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(client_.Stat("top/sub/d").ok());
+  EXPECT_TRUE(fs_->GetAttr(kRoot, std::nullopt).ok());
+}
+
+}  // namespace
+}  // namespace fuse_smbd
