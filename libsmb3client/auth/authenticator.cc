@@ -147,7 +147,8 @@ Result<std::vector<uint8_t>> Authenticator::Step(ByteView server_token) {
       return Status::Protocol("spnego: mechanism token after AUTHENTICATE");
     }
     if (resp.mech_list_mic) SMB3_RETURN_IF_ERROR(VerifyServerMic(*resp.mech_list_mic));
-    const bool have_sign = signer_.has_value() && (ntlm_->negotiated_flags() & NTLMSSP_NEGOTIATE_SIGN);
+    const bool have_sign =
+        signer_.has_value() && (ntlm_->negotiated_flags() & NTLMSSP_NEGOTIATE_SIGN);
     if (client_mic_sent_ || !have_sign) {
       return Status::Protocol("spnego: server asks for a round the client cannot serve");
     }
@@ -163,7 +164,8 @@ Result<std::vector<uint8_t>> Authenticator::Step(ByteView server_token) {
 }
 
 Status Authenticator::Finish(ByteView server_token) {
-  if (state_ != State::kSentAuthenticate) return Status::Invalid("auth: Finish called out of order");
+  if (state_ != State::kSentAuthenticate)
+    return Status::Invalid("auth: Finish called out of order");
   state_ = State::kFailed;
   if (!server_token.empty()) {
     SMB3_ASSIGN_OR_RETURN(NegTokenResp resp, DecodeNegTokenResp(server_token));

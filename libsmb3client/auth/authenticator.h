@@ -36,9 +36,9 @@ enum class Mechanism : uint8_t { kNtlmssp, kGuest, kAnonymous };
 struct AuthOptions {
   Mechanism mechanism = Mechanism::kNtlmssp;
   std::string user, domain, password, workstation = "FUSE-SMBD";
-  std::string target_server;                       // for MsvAvTargetName "cifs/<server>"
-  std::function<uint64_t()> now_filetime;          // default: current time as FILETIME
-  std::function<Status(MutableByteView)> random;   // default: crypto::RandomBytes
+  std::string target_server;                      // for MsvAvTargetName "cifs/<server>"
+  std::function<uint64_t()> now_filetime;         // default: current time as FILETIME
+  std::function<Status(MutableByteView)> random;  // default: crypto::RandomBytes
 };
 
 class Authenticator {
@@ -83,8 +83,8 @@ class Authenticator {
   Mechanism mechanism_;
   std::unique_ptr<NtlmClient> ntlm_;
   State state_ = State::kStart;
-  std::vector<uint8_t> mech_types_;     // DER MechTypeList we sent: what mechListMICs cover
-  std::optional<NtlmSigner> signer_;    // after AUTHENTICATE when signing is available
+  std::vector<uint8_t> mech_types_;   // DER MechTypeList we sent: what mechListMICs cover
+  std::optional<NtlmSigner> signer_;  // after AUTHENTICATE when signing is available
   bool client_mic_sent_ = false;
   bool server_mic_verified_ = false;
   bool extra_round_done_ = false;

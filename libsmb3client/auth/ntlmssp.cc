@@ -41,9 +41,9 @@ bool ConstantTimeEqual(ByteView a, ByteView b) {
   return diff == 0;
 }
 
-// Upper case of one UTF-16 code unit for the scripts user names realistically use; other code
-// units (and surrogates) are unchanged. Windows upcases with its own table; this matches it on
-// these ranges.
+// Upper case of one UTF-16 code unit (Unicode simple case mapping) for Basic Latin, Latin-1,
+// Latin Extended-A, Greek and Cyrillic letters. Letters without a one-unit upper case (final
+// sigma, sharp s, kra), all other code units and surrogates are left unchanged.
 uint16_t UpcaseUnit(uint16_t c) {
   if (c >= 'a' && c <= 'z') return static_cast<uint16_t>(c - 0x20);
   if (c < 0x00E0) return c;
@@ -101,8 +101,7 @@ Status Rc4AtOffset(const NtlmKey& key, uint64_t offset, MutableByteView data) {
 }  // namespace
 
 // [MS-NLMP] 3.3.2 NTOWFv2
-Result<NtlmKey> NtowfV2(std::string_view password, std::string_view user,
-                        std::string_view domain) {
+Result<NtlmKey> NtowfV2(std::string_view password, std::string_view user, std::string_view domain) {
   auto pw = Utf8ToUtf16le(password);
   if (!pw.ok()) return Status::Invalid("ntlmssp: password is not valid UTF-8");
   auto nt_hash = crypto::Md4(*pw);
@@ -366,8 +365,10 @@ Result<NtlmSigner> NtlmSigner::Create(Role role, uint32_t negotiated_flags,
   s.flags_ = negotiated_flags;
   bool client = role == Role::kClient;
   // [MS-NLMP] 3.1.5.1.2: the client sends with the client keys and receives with the server's.
-  SMB3_ASSIGN_OR_RETURN(s.send_.sign_key, NtlmSignKey(negotiated_flags, exported_session_key, client));
-  SMB3_ASSIGN_OR_RETURN(s.send_.seal_key, NtlmSealKey(negotiated_flags, exported_session_key, client));
+  SMB3_ASSIGN_OR_RETURN(s.send_.sign_key,
+                        NtlmSignKey(negotiated_flags, exported_session_key, client));
+  SMB3_ASSIGN_OR_RETURN(s.send_.seal_key,
+                        NtlmSealKey(negotiated_flags, exported_session_key, client));
   SMB3_ASSIGN_OR_RETURN(s.recv_.sign_key,
                         NtlmSignKey(negotiated_flags, exported_session_key, !client));
   SMB3_ASSIGN_OR_RETURN(s.recv_.seal_key,
@@ -400,7 +401,7 @@ void NtlmSigner::Wipe() {
 // [MS-NLMP] 3.4.4.2 MAC() with extended session security, 2.2.2.9.2 layout.
 Result<NtlmSignature> NtlmSigner::Compute(Direction& d, ByteView message, bool advance_rc4) {
   NtlmSignature sig{};
-  StoreU32(sig.data(), 1);  // Version
+  StoreU32(sig.data(), 1);                             // Version
   if (!(flags_ & NTLMSSP_NEGOTIATE_SIGN)) return sig;  // 3.4.4.3: all other bytes zero
 
   uint8_t seq[4];

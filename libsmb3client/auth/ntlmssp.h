@@ -61,8 +61,8 @@ Result<NtlmKey> NtlmSealKey(uint32_t flags, const NtlmKey& exported_session_key,
 
 // Sources of time and randomness, injectable for tests.
 struct NtlmEnvironment {
-  std::function<uint64_t()> now_filetime;          // FILETIME now
-  std::function<Status(MutableByteView)> random;   // fills with cryptographic random bytes
+  std::function<uint64_t()> now_filetime;         // FILETIME now
+  std::function<Status(MutableByteView)> random;  // fills with cryptographic random bytes
 };
 // Current time as FILETIME, and crypto::RandomBytes: the production environment.
 NtlmEnvironment DefaultNtlmEnvironment();
@@ -74,7 +74,7 @@ struct NtlmClientConfig {
   std::string workstation;  // UTF-8 NetBIOS name sent in AUTHENTICATE
   std::string target_name;  // SPN for MsvAvTargetName ("cifs/<server>"); empty sends ""
   NtlmVersion version = kDefaultNtlmVersion;
-  NtlmEnvironment env;      // missing members fall back to DefaultNtlmEnvironment()
+  NtlmEnvironment env;  // missing members fall back to DefaultNtlmEnvironment()
 };
 
 // One NTLMSSP client exchange: Negotiate() once, then Authenticate(challenge) once.

@@ -14,11 +14,11 @@ constexpr uint32_t kNtLmNegotiate = 1;
 constexpr uint32_t kNtLmChallenge = 2;
 constexpr uint32_t kNtLmAuthenticate = 3;
 
-constexpr size_t kNegotiateSize = 40;          // fixed part incl. Version
-constexpr size_t kChallengeFixedSize = 48;     // up to and including TargetInfoFields
-constexpr size_t kChallengeHeaderSize = 56;    // with Version
-constexpr size_t kAuthenticateFixedSize = 64;  // up to and including NegotiateFlags
-constexpr size_t kAuthenticateHeaderSize = 72; // with Version
+constexpr size_t kNegotiateSize = 40;           // fixed part incl. Version
+constexpr size_t kChallengeFixedSize = 48;      // up to and including TargetInfoFields
+constexpr size_t kChallengeHeaderSize = 56;     // with Version
+constexpr size_t kAuthenticateFixedSize = 64;   // up to and including NegotiateFlags
+constexpr size_t kAuthenticateHeaderSize = 72;  // with Version
 constexpr size_t kAuthenticateMicEnd = kNtlmMicOffset + kNtlmMicSize;
 
 // Len/MaxLen/BufferOffset triple of [MS-NLMP] 2.2.1.x.
@@ -214,9 +214,10 @@ Result<std::vector<uint8_t>> EncodeChallengeMessage(const ChallengeMessage& msg)
 
 // [MS-NLMP] 2.2.1.3 AUTHENTICATE_MESSAGE
 Result<std::vector<uint8_t>> EncodeAuthenticateMessage(const AuthenticateMessage& msg) {
-  const std::vector<uint8_t>* fields[] = {&msg.domain_name, &msg.user_name, &msg.workstation,
-                                          &msg.lm_challenge_response, &msg.nt_challenge_response,
-                                          &msg.encrypted_random_session_key};
+  const std::vector<uint8_t>* fields[] = {
+      &msg.domain_name,           &msg.user_name,
+      &msg.workstation,           &msg.lm_challenge_response,
+      &msg.nt_challenge_response, &msg.encrypted_random_session_key};
   for (const auto* f : fields) {
     if (!FitsU16(f->size())) return Status::Invalid("ntlmssp AUTHENTICATE: field too long");
   }
@@ -257,8 +258,8 @@ Result<AuthenticateMessage> DecodeAuthenticateMessage(ByteView data) {
   if (data.size() >= kAuthenticateHeaderSize) r.CopyTo(msg.version.data(), msg.version.size());
 
   std::vector<uint8_t>* targets[] = {&msg.lm_challenge_response, &msg.nt_challenge_response,
-                                     &msg.domain_name, &msg.user_name, &msg.workstation,
-                                     &msg.encrypted_random_session_key};
+                                     &msg.domain_name,           &msg.user_name,
+                                     &msg.workstation,           &msg.encrypted_random_session_key};
   size_t first_payload = data.size();
   for (size_t i = 0; i < 6; ++i) {
     auto v = Resolve(data, refs[i]);

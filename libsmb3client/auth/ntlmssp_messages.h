@@ -80,7 +80,8 @@ struct AvPair {
 // included in the result; bytes after it are ignored). Errors: missing MsvAvEOL, an AV_PAIR running
 // past the end, MsvAvEOL with a nonzero AvLen, MsvAvTimestamp not 8 bytes, MsvAvFlags not 4 bytes.
 Result<std::vector<AvPair>> DecodeAvPairs(ByteView data);
-// Appends the pairs and a terminating MsvAvEOL. Values longer than 65535 bytes are kInvalidArgument.
+// Appends the pairs and a terminating MsvAvEOL. Values longer than 65535 bytes are
+// kInvalidArgument.
 Status EncodeAvPairs(const std::vector<AvPair>& pairs, ByteWriter& out);
 // The first pair with `id`, or nullptr.
 const AvPair* FindAvPair(const std::vector<AvPair>& pairs, AvId id);

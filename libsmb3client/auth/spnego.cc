@@ -96,7 +96,8 @@ Result<std::vector<Oid>> ParseMechTypeList(ByteView explicit_content) {
   return oids;
 }
 
-// [MS-SPNG] 2.2.1 NegHints ::= SEQUENCE { hintName [0] GeneralString, hintAddress [1] OCTET STRING }
+// [MS-SPNG] 2.2.1 NegHints ::= SEQUENCE { hintName [0] GeneralString, hintAddress [1] OCTET STRING
+// }
 Status ParseNegHints(ByteView seq_content, NegTokenInit& out) {
   DerReader r(seq_content);
   int last = -1;

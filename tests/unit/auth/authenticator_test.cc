@@ -6,9 +6,9 @@
 #include <memory>
 #include <vector>
 
+#include "auth/spnego.h"
 #include "unit/auth/ntlm_test_peer.h"
 #include "unit/auth/samba_capture.h"
-#include "auth/spnego.h"
 #include "unit/auth/vectors.h"
 
 namespace smb3::auth {
@@ -235,7 +235,8 @@ TEST(Authenticator, RequestMicInFirstReplyMakesClientSendOne) {
   NtlmTestPeer peer(pc);
   auto client = Authenticator::Create(Options()).value();
   auto init = DecodeNegTokenInit(client->Initial({}).value()).value();
-  auto t2 = client->Step(ChallengeReply(peer.Challenge(init.mech_token.value()), NegState::kRequestMic));
+  auto t2 =
+      client->Step(ChallengeReply(peer.Challenge(init.mech_token.value()), NegState::kRequestMic));
   ASSERT_TRUE(t2.ok());
   auto resp = DecodeNegTokenResp(*t2).value();
   ASSERT_EQ(peer.Accept(resp.response_token.value()), "");
@@ -281,7 +282,8 @@ TEST(Authenticator, Windows2000RepeatedTokenInMicIsTolerated) {
   NtlmTestPeer peer(PeerConfig{});
   auto client = Authenticator::Create(Options()).value();
   auto init = DecodeNegTokenInit(client->Initial({}).value()).value();
-  NegTokenResp r = DecodeNegTokenResp(ChallengeReply(peer.Challenge(init.mech_token.value()))).value();
+  NegTokenResp r =
+      DecodeNegTokenResp(ChallengeReply(peer.Challenge(init.mech_token.value()))).value();
   r.mech_list_mic = r.response_token;
   EXPECT_TRUE(client->Step(EncodeNegTokenResp(r)).ok());
 }

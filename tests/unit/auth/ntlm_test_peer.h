@@ -26,12 +26,12 @@ struct PeerConfig {
   std::string user = "User";
   std::string domain = "Domain";
   std::string password = "Password";
-  bool send_timestamp = true;   // a "new" server: MsvAvTimestamp, so the client adds a MIC
+  bool send_timestamp = true;  // a "new" server: MsvAvTimestamp, so the client adds a MIC
   uint64_t timestamp = 0x01D9'0000'1234'5678ULL;
   std::array<uint8_t, 8> server_challenge = {1, 2, 3, 4, 5, 6, 7, 8};
   uint32_t flags = 0xE28A8235;  // what Samba 4.17 answers to our NEGOTIATE
   std::string expected_spn = "cifs/server";
-  bool guest_mapping = false;   // accept any password, like "map to guest = bad user"
+  bool guest_mapping = false;  // accept any password, like "map to guest = bad user"
 };
 
 class NtlmTestPeer {
@@ -159,10 +159,10 @@ class NtlmTestPeer {
 // out by hand (independently of the encoder under test).
 inline std::vector<uint8_t> SambaNegTokenInit2() {
   const std::vector<uint8_t> oids = {
-      0x06, 0x09, 0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01, 0x02, 0x02,              // MS KRB5
-      0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02,              // KRB5
-      0x06, 0x0a, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x03,        // U2U
-      0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a};      // NTLMSSP
+      0x06, 0x09, 0x2a, 0x86, 0x48, 0x82, 0xf7, 0x12, 0x01, 0x02, 0x02,         // MS KRB5
+      0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02,         // KRB5
+      0x06, 0x0a, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x03,   // U2U
+      0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a};  // NTLMSSP
   std::vector<uint8_t> mechs = {0x30, static_cast<uint8_t>(oids.size())};
   mechs.insert(mechs.end(), oids.begin(), oids.end());
   const std::string hint = "not_defined_in_RFC4178@please_ignore";
@@ -170,8 +170,9 @@ inline std::vector<uint8_t> SambaNegTokenInit2() {
   fields.insert(fields.end(), mechs.begin(), mechs.end());
   // a3 { 30 { a0 { 1b hint } } }
   const auto n = static_cast<uint8_t>(hint.size());
-  std::vector<uint8_t> hints = {0xa3, static_cast<uint8_t>(n + 6), 0x30, static_cast<uint8_t>(n + 4),
-                                0xa0, static_cast<uint8_t>(n + 2), 0x1b, n};
+  std::vector<uint8_t> hints = {
+      0xa3, static_cast<uint8_t>(n + 6), 0x30, static_cast<uint8_t>(n + 4),
+      0xa0, static_cast<uint8_t>(n + 2), 0x1b, n};
   hints.insert(hints.end(), hint.begin(), hint.end());
   fields.insert(fields.end(), hints.begin(), hints.end());
   std::vector<uint8_t> seq = {0x30, static_cast<uint8_t>(fields.size())};

@@ -5,10 +5,10 @@
 
 #include <vector>
 
+#include "auth/spnego.h"
 #include "unit/auth/ntlm_test_peer.h"
 #include "unit/auth/samba_capture.h"
 #include "unit/auth/vectors.h"
-#include "auth/spnego.h"
 
 namespace smb3::auth {
 namespace {
@@ -145,19 +145,18 @@ TEST(NtlmNegotiate, LayoutAndRoundTrip) {
   NegotiateMessage n{0xE2888235, {6, 1, 0, 0, 0, 0, 0, 15}};
   std::vector<uint8_t> bytes = EncodeNegotiateMessage(n);
   const std::vector<uint8_t> expected = {
-      'N', 'T', 'L', 'M', 'S', 'S', 'P', 0, 0x01, 0x00, 0x00, 0x00,  //
-      0x35, 0x82, 0x88, 0xe2,                                          // flags
-      0x00, 0x00, 0x00, 0x00, 0x28, 0x00, 0x00, 0x00,                  // DomainNameFields
-      0x00, 0x00, 0x00, 0x00, 0x28, 0x00, 0x00, 0x00,                  // WorkstationFields
-      6, 1, 0, 0, 0, 0, 0, 15};                                        // Version
+      'N',  'T',  'L',  'M',  'S',  'S',  'P',  0,    0x01, 0x00, 0x00, 0x00,  //
+      0x35, 0x82, 0x88, 0xe2,                                                  // flags
+      0x00, 0x00, 0x00, 0x00, 0x28, 0x00, 0x00, 0x00,                          // DomainNameFields
+      0x00, 0x00, 0x00, 0x00, 0x28, 0x00, 0x00, 0x00,                          // WorkstationFields
+      6,    1,    0,    0,    0,    0,    0,    15};                           // Version
   EXPECT_EQ(bytes, expected);
   auto back = DecodeNegotiateMessage(bytes);
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->negotiate_flags, n.negotiate_flags);
   EXPECT_EQ(back->version, n.version);
   for (size_t len = 0; len < 32; ++len) {
-    EXPECT_EQ(DecodeNegotiateMessage(ByteView(bytes.data(), len)).status().code(),
-              Code::kProtocol);
+    EXPECT_EQ(DecodeNegotiateMessage(ByteView(bytes.data(), len)).status().code(), Code::kProtocol);
   }
 }
 

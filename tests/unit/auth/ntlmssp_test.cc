@@ -6,10 +6,10 @@
 #include <cstring>
 #include <vector>
 
-#include "unit/auth/ntlm_test_peer.h"
-#include "unit/auth/vectors.h"
 #include "crypto/crypto.h"
 #include "smb3/ntstatus.h"
+#include "unit/auth/ntlm_test_peer.h"
+#include "unit/auth/vectors.h"
 
 namespace smb3::auth {
 namespace {
@@ -79,8 +79,8 @@ TEST(Ntlmv2, ComputeResponseMatchesSpec) {
   EXPECT_EQ(z->lm_challenge_response, std::vector<uint8_t>(24, 0));  // Z(24), 3.1.5.1.2
   EXPECT_EQ(z->nt_challenge_response, r->nt_challenge_response);
 
-  EXPECT_EQ(ComputeNtlmv2Response(key, ByteView(kServerChallenge, 7), kClientChallenge, 0,
-                                  av_pairs, false)
+  EXPECT_EQ(ComputeNtlmv2Response(key, ByteView(kServerChallenge, 7), kClientChallenge, 0, av_pairs,
+                                  false)
                 .status()
                 .code(),
             Code::kInvalidArgument);
@@ -261,7 +261,8 @@ TEST(NtlmKeys, SignAndSealKeysMatchSpec) {
   // The 4.2.4.4 sealed data and checksum are RC4(SealKey) at key-stream offsets 0 and 18.
   std::vector<uint8_t> stream(26, 0);
   ASSERT_TRUE(crypto::Rc4(kClientSealKey, stream).ok());
-  for (size_t i = 0; i < sizeof kPlaintext; ++i) EXPECT_EQ(kPlaintext[i] ^ stream[i], kSealedData[i]);
+  for (size_t i = 0; i < sizeof kPlaintext; ++i)
+    EXPECT_EQ(kPlaintext[i] ^ stream[i], kSealedData[i]);
   for (size_t i = 0; i < 8; ++i) EXPECT_EQ(kChecksum[i] ^ stream[18 + i], kSealedChecksum[i]);
 }
 
@@ -269,8 +270,8 @@ TEST(NtlmSigner, ChecksumMatchesSpecWithoutKeyExchange) {
   // 4.2.4.4 checksum HMAC_MD5(SigningKey, SeqNum 0 || Plaintext)[0..7], unsealed without KEY_EXCH.
   NtlmKey exported{};
   std::memcpy(exported.data(), kRandomSessionKey, 16);
-  const uint32_t flags = NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY | NTLMSSP_NEGOTIATE_SIGN |
-                         NTLMSSP_NEGOTIATE_128;
+  const uint32_t flags =
+      NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY | NTLMSSP_NEGOTIATE_SIGN | NTLMSSP_NEGOTIATE_128;
   auto signer = NtlmSigner::Create(NtlmSigner::Role::kClient, flags, exported).value();
   auto sig = signer.Sign(kPlaintext).value();
   std::vector<uint8_t> expected = {1, 0, 0, 0};
