@@ -69,8 +69,10 @@ class Authenticator {
   Status Finish(ByteView server_token);
 
   // 16-byte session key (NTLM ExportedSessionKey) for SMB2 key derivation; empty before Step
-  // produced AUTHENTICATE or for anonymous.
+  // produced AUTHENTICATE, after a failed step, or for anonymous.
   ByteView session_key() const;
+  // True for Mechanism::kAnonymous. Use this, not only SMB2_SESSION_FLAG_IS_NULL, to skip key
+  // derivation: Samba 4.17 answers an NTLMSSP anonymous logon with SessionFlags 0 (observed).
   bool anonymous() const;
 
  private:
