@@ -206,7 +206,7 @@ bench_samba_start() {
   local dir=${1:-$BENCH_WORK/samba}
   [ $# -gt 0 ] && shift
   bash "$BENCH_SAMBA_CTL" stop "$dir" >/dev/null 2>&1 || true
-  bash "$BENCH_SAMBA_CTL" start "$dir" --share-tmpfs "$@" >>"$BENCH_LOG" 2>&1 \
+  bash "$BENCH_SAMBA_CTL" start "$dir" --share-tmpfs --owner-pid $$ "$@" >>"$BENCH_LOG" 2>&1 \
     || { tail -n 30 "$BENCH_LOG" >&2; bench_die "samba-ctl start $dir failed (above)"; }
   BENCH_SAMBA_DIRS+=("$dir")
   BENCH_SAMBA_DIR=$dir

@@ -228,7 +228,9 @@ std::unique_ptr<SambaServer> SambaServer::Start(const SambaOptions& options, std
   }
   std::unique_ptr<SambaServer> server(new SambaServer(pattern));
 
-  std::vector<std::string> argv = {"bash", SambaCtlPath(), "start", pattern};
+  // --owner-pid: should this process die without running the destructor, smbd stops by itself.
+  std::vector<std::string> argv = {"bash",  SambaCtlPath(),  "start", pattern, "--owner-pid",
+                                   std::to_string(getpid())};
   auto add = [&argv](const char* flag, const std::string& value) {
     if (!value.empty()) {
       argv.emplace_back(flag);
