@@ -3,9 +3,9 @@
 # vm.cifs (one guest boot): the reference. The kernel's cifs client, rebuilt with SMB Direct, mounts the
 # lab's ksmbd share over RDMA and over TCP and moves data both ways, checked by sha256 on both sides.
 # Over RDMA, rxe's counters show the bulk data went by RDMA READ/WRITE rather than by SENDs.
-# Usage (in the guest, through scripts/smbdirect-lab run): cifs.sh [MIB]   (file size, default 32)
+# Usage (in the guest, through scripts/smbdirect-lab run): cifs.sh [MIB]   (file size, default 16)
 . "$(dirname "$0")/lib.sh"
-mib=${1:-32}
+mib=${1:-16}
 bytes=$((mib * 1024 * 1024))
 counters=/sys/class/infiniband/$SMB3_LAB_RDMA_DEV/ports/1/hw_counters
 # [MS-SMBD] 3.1.1.1: the default Connection.MaxSendSize; no SEND carries more.

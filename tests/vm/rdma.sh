@@ -24,12 +24,12 @@ check rxe-port-active rxe_port_active
 gid=$(lab_gid_index) || gid=1
 # RC send/receive over raw verbs (connection data exchanged over TCP on the guest-internal address).
 check verbs-rc-pingpong pair 18515 \
-  "ibv_rc_pingpong -d $dev -g $gid -n 500 -s 4096" \
-  "ibv_rc_pingpong -d $dev -g $gid -n 500 -s 4096 $addr"
+  "ibv_rc_pingpong -d $dev -g $gid -n 100 -s 4096" \
+  "ibv_rc_pingpong -d $dev -g $gid -n 100 -s 4096 $addr"
 # librdmacm connection setup, RDMA READ and WRITE.
 check rdmacm-rping pair 7174 \
-  "rping -s -a $addr -C 20 -S 4096" \
-  "rping -c -a $addr -C 20 -S 4096 -v"
+  "rping -s -a $addr -C 10 -S 4096" \
+  "rping -c -a $addr -C 10 -S 4096 -v"
 
 ksmbd_rdma_listener() {
   rdma resource show cm_id
