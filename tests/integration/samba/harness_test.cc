@@ -269,6 +269,20 @@ TEST(SambaHarness, SizeLimitedShareRunsOutOfSpace) {
   EXPECT_NE(RunCommand({"mountpoint", "-q", share}).exit_code, 0) << "stop left the tmpfs mounted";
 }
 
+TEST(SambaHarness, UnlimitedTmpfsShareForBenchmarks) {
+  SambaOptions options;
+  options.share_tmpfs = true;
+  auto server = StartOrFail(options);
+  ASSERT_NE(server, nullptr);
+  struct statfs fs {};
+  ASSERT_EQ(statfs(server->share_path().c_str(), &fs), 0);
+  EXPECT_EQ(static_cast<long>(fs.f_type), kTmpfsMagic) << "the share is not on a tmpfs";
+  ExpectRoundTrip(*server, {}, "on-tmpfs.bin", RandomBytes(kMiB, 6));
+  std::string share = server->share_path().string();
+  ASSERT_TRUE(server->Stop());
+  EXPECT_NE(RunCommand({"mountpoint", "-q", share}).exit_code, 0) << "stop left the tmpfs mounted";
+}
+
 TEST(SambaHarness, ProtocolRangeAndExtraGlobalLines) {
   SambaOptions options;
   options.max_protocol = "SMB3_02";
@@ -277,6 +291,14 @@ TEST(SambaHarness, ProtocolRangeAndExtraGlobalLines) {
   CommandResult r = capped->Smbclient({"-d", "10", "-c", "ls"});
   ASSERT_TRUE(r.ok()) << r.output;
   EXPECT_NE(r.output.find("negotiated dialect[SMB3_02]"), std::string::npos) << r.output;
+
+  SambaOptions floor;
+  floor.min_protocol = "SMB3_11";
+  auto modern = StartOrFail(floor);
+  ASSERT_NE(modern, nullptr);
+  r = modern->Smbclient({"-m", "SMB3_02", "-c", "ls"});  // the later -m wins
+  EXPECT_FALSE(r.ok()) << "a client capped at SMB3_02 got past min protocol SMB3_11:\n" << r.output;
+  EXPECT_NE(r.output.find("NT_STATUS_NOT_SUPPORTED"), std::string::npos) << r.output;
 
   // --set lines come last in [global], so they override the script's own settings.
   SambaOptions overridden;
