@@ -157,8 +157,11 @@ Status ClientImpl::SessionSetup() {
     SMB3_RETURN_IF_ERROR(authn->Finish(ssr.security_buffer));
     session_flags_ = ssr.session_flags;
     uint64_t session_id = resp.header.session_id;
+    // Samba answers an anonymous NTLMSSP logon with SessionFlags 0, so ask the authenticator too:
+    // there is no session key to derive signing or sealing keys from.
     bool anonymous_or_guest =
-        (session_flags_ & (smb2::SMB2_SESSION_FLAG_IS_GUEST | smb2::SMB2_SESSION_FLAG_IS_NULL)) != 0;
+        (session_flags_ & (smb2::SMB2_SESSION_FLAG_IS_GUEST | smb2::SMB2_SESSION_FLAG_IS_NULL)) != 0 ||
+        authn->anonymous();
 
     SessionSecurity sec;
     sec.session_id = session_id;

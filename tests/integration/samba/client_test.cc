@@ -426,3 +426,35 @@ TEST(SambaClient, CompoundStatOfRootAndDroppedHandlesAreClosed) {
 
 }  // namespace
 }  // namespace smb3
+
+namespace smb3 {
+namespace {
+
+TEST(SambaClientAnonymous, AnonymousSessionListsPublicShare) {
+  auto s = StartOrDie();
+  ASSERT_TRUE(s);
+  auto o = OptionsFor(*s);
+  o.share = s->public_share();
+  o.security = SecurityMode::kAnonymous;
+  o.credentials = {};
+  auto c = ConnectOrDie(o);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->info().signing, "none");
+  EXPECT_TRUE(c->ListDirectory("").ok());
+}
+
+TEST(SambaClientAnonymous, AnonymousCannotBeSigned) {
+  auto s = StartOrDie();
+  ASSERT_TRUE(s);
+  auto o = OptionsFor(*s);
+  o.share = s->public_share();
+  o.security = SecurityMode::kAnonymous;
+  o.credentials = {};
+  o.signing = Want::kRequired;
+  auto c = Client::Connect(o);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), Code::kSecurity) << c.status().ToString();
+}
+
+}  // namespace
+}  // namespace smb3
