@@ -230,6 +230,7 @@ int RunDaemon(const MountConfig& config, bool mount_helper) {
   if (config.backend == Backend::kMemory) {
     MemoryClient::Options o;
     o.capacity_bytes = config.memory_size;
+    o.prefault = config.memory_prefault;
     o.share = config.client.share;
     client = std::make_unique<MemoryClient>(o);
   } else {

@@ -91,7 +91,7 @@ struct Node {
 }  // namespace
 
 struct MemoryClient::State {
-  explicit State(const Options& o) : options(o), pool(kChunk, 16) {}
+  explicit State(const Options& o) : options(o), pool(kChunk, 64) {}
 
   Options options;
   mutable std::shared_mutex mu;
@@ -384,6 +384,9 @@ MemoryClient::MemoryClient() : MemoryClient(Options{}) {}
 MemoryClient::MemoryClient(Options options) : state_(std::make_shared<State>(options)) {
   state_->root = state_->NewNode(true, "");
   state_->root->file_id = 5;  // as Samba reports for a share root on ext4
+  if (options.prefault && options.capacity_bytes != 0) {
+    state_->pool.Reserve(static_cast<size_t>(options.capacity_bytes / kChunk));
+  }
   if (options.async_thread) state_->worker = std::thread([s = state_.get()] { s->WorkerLoop(); });
 }
 

@@ -32,6 +32,7 @@ class MemoryClient final : public smb3::Client {
   struct Options {
     uint64_t capacity_bytes = 0;  // 0: no limit (statfs reports 1 TiB)
     bool async_thread = false;    // complete async I/O on a separate thread
+    bool prefault = false;        // pre-fault capacity_bytes of data memory at construction
     std::string share = "memory";
   };
 

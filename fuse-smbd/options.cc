@@ -329,6 +329,9 @@ ConfigStatus ApplyOne(std::string_view key_in, std::optional<std::string_view> v
     if (!ParseSize(val, &config->memory_size)) {
       return Error("memsize=" + std::string(val) + ": expected a size like 512M or 4G");
     }
+  } else if (key == "prefault") {
+    if (auto e = no_value()) return e;
+    config->memory_prefault = true;
   } else if (key == "readahead_kb") {
     if (!ParseUnsigned(val, &config->readahead_kb) || config->readahead_kb > (1u << 20)) {
       return Error("readahead_kb=" + std::string(val) + ": expected KiB from 0 to 1048576");
@@ -568,6 +571,9 @@ ConfigStatus FinishConfig(MountConfig* config, const Env& env) {
   if (config->wsize != 0) io = io == 0 ? config->wsize : std::min(io, config->wsize);
   if (io != 0) client.max_io_size = io;
   if (!config->workers_set && config->backend == Backend::kMemory) config->workers = 0;
+  if (config->memory_prefault && (config->backend != Backend::kMemory || config->memory_size == 0)) {
+    return Error("prefault needs backend=memory and memsize=SIZE");
+  }
   if (config->mountpoint.empty()) return Error("no mount point given");
   return std::nullopt;
 }

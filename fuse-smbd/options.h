@@ -35,6 +35,7 @@ struct MountConfig {
   smb3::ClientOptions client;
   Backend backend = Backend::kSmb;
   uint64_t memory_size = 0;  // backend=memory capacity in bytes (0 = no limit)
+  bool memory_prefault = false;  // backend=memory: pre-fault memsize bytes at start (benchmarks)
 
   // Ownership and permissions presented to Linux (the share has no POSIX owners).
   uid_t uid = 0;
