@@ -127,6 +127,24 @@ TEST(NegotiateRequest, OptionalRdmaAndTransportContexts) {
                       "0700 0c00 00000000 0200 0000 00000000 0100 0200"));
 }
 
+// [MS-SMB2] 4.3: the SMB2-only NEGOTIATE of the example, header included (Credits 126,
+// MessageId 0, dialect 0x0202, signing enabled, zero ClientGuid and ClientStartTime).
+TEST(NegotiateRequest, SpecExample43) {
+  std::vector<uint8_t> m;
+  ByteWriter w(m);
+  Header h;
+  h.command = SMB2_NEGOTIATE;
+  h.credits = 126;
+  EncodeHeader(h, w);
+  NegotiateRequest req;
+  req.dialects = {kDialect202};
+  ASSERT_TRUE(EncodeNegotiateRequest(req, w).ok());
+  EXPECT_EQ(m, Hex("fe534d42 4000 0000 00000000 0000 7e00 00000000 00000000 0000000000000000"
+                   "00000000 00000000 0000000000000000 00000000000000000000000000000000"
+                   "2400 0100 0100 0000 00000000 00000000000000000000000000000000"
+                   "0000000000000000 0202"));
+}
+
 TEST(NegotiateRequest, RejectsBadArguments) {
   std::vector<uint8_t> m;
   ByteWriter w(m);
@@ -300,6 +318,33 @@ TEST(NegotiateResponse, OptionalContextsAndUnknownOnesSkipped) {
   NegotiateRequest req = SampleRequest();
   EXPECT_FALSE(CheckNegotiateResponse(req, *r).ok());  // RDMA transform never offered
   req.rdma_transform_ids = {SMB2_RDMA_TRANSFORM_ENCRYPTION, SMB2_RDMA_TRANSFORM_SIGNING};
+  EXPECT_TRUE(CheckNegotiateResponse(req, *r).ok());
+}
+
+// [MS-SMB2] 4.3: the example's NEGOTIATE response, laid out from its field values (the 30-byte
+// GSS token's content is not given there; zeros stand in).
+TEST(NegotiateResponse, SpecExample43) {
+  std::vector<uint8_t> m = Hex(
+      "fe534d42 4000 0000 00000000 0000 0100 01000000 00000000 0000000000000000"
+      "00000000 00000000 0000000000000000 00000000000000000000000000000000"
+      "4100 0100 0202 0000 09f25c3fe5a44900a7d66a456d5ca5cf 01000000"
+      "00000100 00000100 00000100 8026ae1cc2a6c601 e03825adc0a6c601 8000 1e00 00000000");
+  m.resize(m.size() + 30, 0);
+  auto r = DecodeNegotiateResponse(m);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->security_mode, SMB2_NEGOTIATE_SIGNING_ENABLED);
+  EXPECT_EQ(r->dialect_revision, kDialect202);
+  EXPECT_EQ(r->server_guid[0], 0x09);  // {3F5CF209-A4E5-0049-A7D6-6A456D5CA5CF}, [MS-DTYP] 2.3.4
+  EXPECT_EQ(r->server_guid[15], 0xCF);
+  EXPECT_EQ(r->capabilities, SMB2_GLOBAL_CAP_DFS);
+  EXPECT_EQ(r->max_transact_size, 65536u);
+  EXPECT_EQ(r->max_read_size, 65536u);
+  EXPECT_EQ(r->max_write_size, 65536u);
+  EXPECT_EQ(r->system_time, 127972992061679232ULL);
+  EXPECT_EQ(r->server_start_time, 127972985895467232ULL);
+  EXPECT_EQ(r->security_buffer.size(), 30u);
+  NegotiateRequest req;
+  req.dialects = {kDialect202};
   EXPECT_TRUE(CheckNegotiateResponse(req, *r).ok());
 }
 

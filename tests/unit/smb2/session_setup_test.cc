@@ -120,6 +120,31 @@ TEST(SessionSetupResponse, DecodesFinalWithFlagsAndNoToken) {
   EXPECT_TRUE(r->security_buffer.empty());
 }
 
+// [MS-SMB2] 4.3: the example's offsets and lengths: request buffer at 88 (74 bytes), responses
+// at 72 (219 bytes with STATUS_MORE_PROCESSING_REQUIRED, then 29 bytes).
+TEST(SessionSetup, SpecExample43Layout) {
+  std::vector<uint8_t> token(74, 0x60);
+  SessionSetupRequest req;
+  req.security_mode = SMB2_NEGOTIATE_SIGNING_ENABLED;
+  req.capabilities = 1;
+  req.security_buffer = token;
+  std::vector<uint8_t> m = WithHeader(SMB2_SESSION_SETUP, 0, false);
+  ByteWriter w(m);
+  ASSERT_TRUE(EncodeSessionSetupRequest(req, w).ok());
+  EXPECT_EQ(LoadU16(&m[kHeaderSize + 12]), 88);
+  EXPECT_EQ(LoadU16(&m[kHeaderSize + 14]), 74);
+  EXPECT_EQ(m.size(), 88u + 74u);
+
+  for (size_t length : {219u, 29u}) {
+    std::vector<uint8_t> resp = SampleResponse(STATUS_MORE_PROCESSING_REQUIRED, 0,
+                                               std::vector<uint8_t>(length, 0xA1));
+    auto r = DecodeSessionSetupResponse(resp);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->security_buffer.size(), length);
+    EXPECT_EQ(r->security_buffer.data(), resp.data() + 72);
+  }
+}
+
 TEST(SessionSetupResponse, TruncationTable) {
   ExpectEveryPrefixFails(SampleResponse(STATUS_SUCCESS, 0, kToken),
                          [](ByteView v) { return DecodeSessionSetupResponse(v); });

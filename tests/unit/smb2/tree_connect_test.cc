@@ -58,6 +58,29 @@ TEST(TreeConnectRequest, GoldenEncoding) {
                       "5c005c00730072007600 5c00730068006100720065 00"));
 }
 
+// [MS-SMB2] 4.3: TREE_CONNECT to \\smb2server\IPC$ (PathOffset 72, PathLength 34) and the
+// response: pipe share, no caching, MaximalAccess 0x1F01FF.
+TEST(TreeConnect, SpecExample43) {
+  TreeConnectRequest req;
+  req.path = "\\\\smb2server\\IPC$";
+  std::vector<uint8_t> m = WithHeader(SMB2_TREE_CONNECT, false);
+  ByteWriter w(m);
+  ASSERT_TRUE(EncodeTreeConnectRequest(req, w).ok());
+  EXPECT_EQ(std::vector<uint8_t>(m.begin() + kHeaderSize, m.end()),
+            Hex("0900 0000 4800 2200 5c005c0073006d0062003200730065007200760065007200"
+                "5c004900500043002400"));
+
+  std::vector<uint8_t> resp = WithHeader(SMB2_TREE_CONNECT, true);
+  std::vector<uint8_t> body = Hex("1000 02 00 30000000 00000000 ff011f00");
+  resp.insert(resp.end(), body.begin(), body.end());
+  auto r = DecodeTreeConnectResponse(resp);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->share_type, SMB2_SHARE_TYPE_PIPE);
+  EXPECT_EQ(r->share_flags, SMB2_SHAREFLAG_NO_CACHING);
+  EXPECT_EQ(r->capabilities, 0u);
+  EXPECT_EQ(r->maximal_access, 2032127u);
+}
+
 TEST(TreeConnectRequest, NonAsciiPathAndFlags) {
   TreeConnectRequest req;
   req.flags = SMB2_TREE_CONNECT_FLAG_CLUSTER_RECONNECT;
