@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -92,6 +93,31 @@ std::string ReadKey(const std::filesystem::path& file, std::string_view key) {
   return {};
 }
 
+// write() with SIGPIPE blocked in this thread: a child that exits without reading all its input
+// makes it fail with EPIPE instead of killing the test. The process-wide disposition stays as it
+// is, so tests still notice code that forgets MSG_NOSIGNAL.
+ssize_t WriteWithoutSigpipe(int fd, const char* data, size_t size) {
+  sigset_t pipe_set;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  sigset_t pending;
+  sigpending(&pending);
+  bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+  sigset_t old;
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  ssize_t n = write(fd, data, size);
+  int saved_errno = errno;
+  if (n < 0 && saved_errno == EPIPE && !was_pending) {
+    // Consume the SIGPIPE this write raised before unblocking.
+    timespec zero{};
+    while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = saved_errno;
+  return n;
+}
+
 }  // namespace
 
 CommandResult RunCommand(const std::vector<std::string>& argv, const RunOptions& options) {
@@ -100,11 +126,6 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const RunOptions&
     result.output = "RunCommand: empty argv";
     return result;
   }
-  // A child that exits without reading all of its input must not kill us with SIGPIPE; children
-  // get the default disposition back through POSIX_SPAWN_SETSIGDEF.
-  static const bool sigpipe_ignored = [] { return signal(SIGPIPE, SIG_IGN) != SIG_ERR; }();
-  (void)sigpipe_ignored;
-
   int out_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0) {
     result.output = ErrnoText("RunCommand: pipe2", errno);
@@ -134,13 +155,17 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const RunOptions&
   }
   posix_spawn_file_actions_adddup2(&actions, out_write.get(), STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, out_write.get(), STDERR_FILENO);
+  // The child starts with no blocked signals and SIGPIPE at its default, whatever this thread has.
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
   sigset_t defaults;
   sigemptyset(&defaults);
   sigaddset(&defaults, SIGPIPE);
   posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
   std::vector<std::string> args = argv;
   std::vector<std::string> env = MergedEnvironment(options.env);
@@ -178,8 +203,8 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const RunOptions&
     }
     if (n <= 0) continue;
     if (nfds == 2 && (fds[1].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
-      ssize_t w = write(in_write.get(), options.input.data() + input_sent,
-                        options.input.size() - input_sent);
+      ssize_t w = WriteWithoutSigpipe(in_write.get(), options.input.data() + input_sent,
+                                      options.input.size() - input_sent);
       if (w > 0) input_sent += static_cast<size_t>(w);
       if (w < 0 && errno != EAGAIN && errno != EINTR) input_sent = options.input.size();
       if (input_sent == options.input.size()) in_write.Close();
@@ -229,8 +254,8 @@ std::unique_ptr<SambaServer> SambaServer::Start(const SambaOptions& options, std
   std::unique_ptr<SambaServer> server(new SambaServer(pattern));
 
   // --owner-pid: should this process die without running the destructor, smbd stops by itself.
-  std::vector<std::string> argv = {"bash",  SambaCtlPath(),  "start", pattern, "--owner-pid",
-                                   std::to_string(getpid())};
+  std::vector<std::string> argv = {"bash",  SambaCtlPath(), "start",
+                                   pattern, "--owner-pid",  std::to_string(getpid())};
   auto add = [&argv](const char* flag, const std::string& value) {
     if (!value.empty()) {
       argv.emplace_back(flag);

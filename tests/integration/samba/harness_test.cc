@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/vfs.h>
 
+#include <csignal>
 #include <fstream>
 #include <iterator>
 #include <random>
@@ -77,6 +78,38 @@ void ExpectRoundTrip(const SambaServer& server, const std::vector<std::string>& 
   ASSERT_TRUE(r.ok()) << "smbclient exit " << r.exit_code << ":\n" << r.output << server.LogTail();
   EXPECT_EQ(ReadFile(local_out), data) << "file read back over SMB differs from what was written";
   EXPECT_EQ(ReadFile(server.share_path() / name), data) << "file in the share directory differs";
+}
+
+TEST(RunCommand, CapturesOutputExitCodeAndEnvironment) {
+  CommandResult r = RunCommand({"sh", "-c", "echo out; echo err >&2; echo $SMB3_RC_TEST; exit 3"},
+                               RunOptions{.env = {"SMB3_RC_TEST=from-env"}});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.output, "out\nerr\nfrom-env\n");
+}
+
+TEST(RunCommand, FeedsInputAndSurvivesAChildThatIgnoresIt) {
+  CommandResult cat = RunCommand({"cat"}, RunOptions{.input = "hello\n"});
+  EXPECT_TRUE(cat.ok()) << cat.output;
+  EXPECT_EQ(cat.output, "hello\n");
+  // `true` never reads: writing the rest of 4 MiB hits EPIPE, which must not kill this process.
+  CommandResult ignores = RunCommand({"true"}, RunOptions{.input = std::string(4 * kMiB, 'x')});
+  EXPECT_TRUE(ignores.ok()) << ignores.output;
+}
+
+TEST(RunCommand, KillsAChildThatOutlivesItsTimeout) {
+  auto start = std::chrono::steady_clock::now();
+  CommandResult r =
+      RunCommand({"sleep", "30"}, RunOptions{.timeout = std::chrono::milliseconds(300)});
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_EQ(r.exit_code, 128 + SIGKILL);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+TEST(RunCommand, ReportsAProgramThatCannotStart) {
+  CommandResult r = RunCommand({"smb3-no-such-program"});
+  EXPECT_EQ(r.exit_code, -1);
+  EXPECT_NE(r.output.find("smb3-no-such-program"), std::string::npos) << r.output;
 }
 
 TEST(SambaHarness, DefaultServerRoundTripsOneMebibyte) {
