@@ -68,6 +68,7 @@ class Reply {
 
   bool done() const { return done_; }
   void Err(int err) {
+    if (err != 0) Log(smb3::LogLevel::kDebug, "%s: %s", OpName(op_), strerror(err));
     Finish(err != 0, 0);
     fuse_reply_err(req_, err);
   }
