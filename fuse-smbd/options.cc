@@ -28,13 +28,6 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
-
 template <class T>
 bool ParseUnsigned(std::string_view text, T* out, int base = 10) {
   if (text.empty()) return false;
@@ -474,52 +467,19 @@ ConfigStatus ApplyMountOptions(std::string_view options, MountConfig* config) {
 
 ConfigStatus ReadCredentialsFile(const std::string& path, bool allow_insecure,
                                  smb3::Credentials* credentials) {
-  struct stat st{};
-  if (stat(path.c_str(), &st) != 0) {
-    return Error("credentials file " + path + ": " + std::strerror(errno));
+  auto loaded = smb3::LoadCredentialsFile(path, allow_insecure);
+  if (!loaded.ok()) {
+    const smb3::Status& st = loaded.status();
+    std::string why = st.code() == smb3::Code::kSystem ? std::strerror(static_cast<int>(st.detail()))
+                                                       : std::string(st.where());
+    if (why.starts_with("credentials file: ")) why = why.substr(18);
+    if (why.starts_with("credentials file ")) why = why.substr(17);
+    return Error("credentials file " + path + ": " + why);
   }
-  if (!S_ISREG(st.st_mode)) return Error("credentials file " + path + ": not a regular file");
-  if (!allow_insecure && (st.st_mode & 077) != 0) {
-    return Error("credentials file " + path + " is readable by others (mode " +
-                 [&] {
-                   char b[8];
-                   snprintf(b, sizeof b, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-                   return std::string(b);
-                 }() +
-                 "): chmod 600 it");
-  }
-  std::ifstream in(path);
-  if (!in) return Error("credentials file " + path + ": cannot read it");
-  std::string line;
-  int line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    std::string_view l = Trim(line);
-    if (l.empty() || l.front() == '#') continue;
-    const size_t eq = l.find('=');
-    if (eq == std::string_view::npos) {
-      return Error("credentials file " + path + " line " + std::to_string(line_no) +
-                   ": expected key=value");
-    }
-    const std::string key = Lower(Trim(l.substr(0, eq)));
-    // The value is taken as it is after '=' (a password may begin or end with spaces only if the
-    // line is not trimmed; mount.cifs trims the line end, and so do we).
-    const std::string value(l.substr(eq + 1));
-    if (key == "username" || key == "user") {
-      credentials->username = value;
-      if (auto sep = value.find_first_of("/\\"); sep != std::string::npos) {
-        credentials->domain = value.substr(0, sep);
-        credentials->username = value.substr(sep + 1);
-      }
-    } else if (key == "password" || key == "pass") {
-      credentials->password = value;
-    } else if (key == "domain" || key == "dom" || key == "workgroup") {
-      credentials->domain = value;
-    } else {
-      return Error("credentials file " + path + " line " + std::to_string(line_no) +
-                   ": unknown key '" + key + "'");
-    }
-  }
+  // Like mount.cifs: what the file names replaces what came before; the rest stays.
+  if (!loaded->username.empty()) credentials->username = loaded->username;
+  if (!loaded->password.empty()) credentials->password = loaded->password;
+  if (!loaded->domain.empty()) credentials->domain = loaded->domain;
   return std::nullopt;
 }
 

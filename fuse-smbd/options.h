@@ -87,10 +87,9 @@ ConfigStatus ApplyMountOptions(std::string_view options, MountConfig* config);
 // defaults that depend on other options, and consistency checks (e.g. rdma=yes, sec=none+password).
 ConfigStatus FinishConfig(MountConfig* config, const Env& env);
 
-// Parses a mount.cifs credentials file: username=/user=, password=/pass=, domain=/dom=/workgroup=
-// lines ('#' comments, blank lines ignored). Refuses a file readable by group or others unless
-// allow_insecure. (The same contract as smb3::LoadCredentialsFile, which libsmb3client does not
-// implement yet; this is fuse-smbd's own parser.)
+// Reads a mount.cifs credentials file through smb3::LoadCredentialsFile (username=/user=,
+// password=/pass=, domain=/dom=/workgroup= lines; refused when readable by group or others unless
+// allow_insecure) and sets the fields the file names; the error is one line for a person.
 ConfigStatus ReadCredentialsFile(const std::string& path, bool allow_insecure,
                                  smb3::Credentials* credentials);
 

@@ -313,13 +313,24 @@ TEST_F(CredentialsFile, RefusesReadableByOthers) {
   EXPECT_FALSE(ReadCredentialsFile(path_, true, &cred));
 }
 
-TEST_F(CredentialsFile, RejectsGarbageAndUnknownKeys) {
+TEST_F(CredentialsFile, RejectsGarbageAndMissingFiles) {
   smb3::Credentials cred;
   Write("username=a\nthis is not a key\n", 0600);
-  EXPECT_NE(ReadCredentialsFile(path_, false, &cred)->message.find("line 2"), std::string::npos);
-  Write("colour=blue\n", 0600);
-  EXPECT_NE(ReadCredentialsFile(path_, false, &cred)->message.find("colour"), std::string::npos);
-  EXPECT_TRUE(ReadCredentialsFile("/nonexistent/cred", false, &cred));
+  auto err = ReadCredentialsFile(path_, false, &cred);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->message.find(path_), std::string::npos);
+  err = ReadCredentialsFile("/nonexistent/cred", false, &cred);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->message.find("No such file"), std::string::npos) << err->message;
+}
+
+TEST_F(CredentialsFile, KeepsFieldsTheFileDoesNotName) {
+  Write("password=only\n", 0600);
+  smb3::Credentials cred;
+  cred.username = "given";
+  ASSERT_FALSE(ReadCredentialsFile(path_, false, &cred));
+  EXPECT_EQ(cred.username, "given");
+  EXPECT_EQ(cred.password, "only");
 }
 
 TEST_F(CredentialsFile, ThroughTheCredentialsOption) {
