@@ -22,7 +22,6 @@
 #include "log.h"
 #include "memory_client.h"
 #include "smb3/client.h"
-#include "smb3/ntstatus.h"
 #include "smb_fs.h"
 #include "stats.h"
 #include "stats_socket.h"
@@ -69,33 +68,10 @@ void InstallSinks(const MountConfig& config, bool to_stderr) {
       level);
 }
 
-// One line naming the cause of a failed connect, never the password.
+// One line naming the cause of a failed connect (libsmb3client's wording), never the password.
 std::string DescribeConnectError(const smb3::Status& st, const MountConfig& c) {
-  const std::string target = "//" + c.client.server + ":" + std::to_string(c.client.port) + "/" +
-                             c.client.share;
-  switch (st.code()) {
-    case smb3::Code::kUnreachable:
-      return "cannot reach " + target + ": " + std::strerror(static_cast<int>(st.detail()));
-    case smb3::Code::kAuth:
-      return "authentication to " + target + " failed (" + smb3::NtStatusName(st.detail()) +
-             "): check username/password or the credentials file";
-    case smb3::Code::kNtStatus:
-      if (st.detail() == smb3::STATUS_BAD_NETWORK_NAME) {
-        return "the server has no share named '" + c.client.share + "' (" + target + ")";
-      }
-      if (st.detail() == smb3::STATUS_ACCESS_DENIED) {
-        return "access to " + target + " denied (STATUS_ACCESS_DENIED)";
-      }
-      break;
-    case smb3::Code::kTimeout:
-      return "no answer from " + target + " in time";
-    case smb3::Code::kSecurity:
-      return "cannot meet the signing/encryption requirement with " + target + " (" +
-             st.ToString() + ")";
-    default:
-      break;
-  }
-  return "cannot connect to " + target + ": " + st.ToString();
+  return "cannot connect to //" + c.client.server + ":" + std::to_string(c.client.port) + "/" +
+         c.client.share + ": " + smb3::DescribeError(st);
 }
 
 void RaiseReadahead(dev_t dev, uint32_t kb) {
