@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck disable=SC2317 # the checks are functions that check() calls
 # vm.cifs (one guest boot): the reference. The kernel's cifs client, rebuilt with SMB Direct, mounts the
 # lab's ksmbd share over RDMA and over TCP and moves data both ways, checked by sha256 on both sides.
 # Over RDMA, rxe's counters show the bulk data went by RDMA READ/WRITE rather than by SENDs.
 # Usage (in the guest, through scripts/smbdirect-lab run): cifs.sh [MIB]   (file size, default 16)
+# shellcheck source=tests/vm/lib.sh
 . "$(dirname "$0")/lib.sh"
 mib=${1:-16}
 bytes=$((mib * 1024 * 1024))

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash
 # Sourced (bash) by the vm tier's guest scripts, which scripts/smbdirect-lab runs as root inside the guest
 # with the SMB3_LAB_* environment set (see tests/vm/README.md).
 #
@@ -99,8 +100,9 @@ pair() {
 }
 
 lab_gid_index() {
-  local gid f
-  gid=$(printf '0000:0000:0000:0000:0000:ffff:%02x%02x:%02x%02x' $(echo "$SMB3_LAB_ADDR" | tr . ' '))
+  local gid f a b c d
+  IFS=. read -r a b c d <<<"$SMB3_LAB_ADDR"
+  gid=$(printf '0000:0000:0000:0000:0000:ffff:%02x%02x:%02x%02x' "$a" "$b" "$c" "$d")
   for f in /sys/class/infiniband/"$SMB3_LAB_RDMA_DEV"/ports/1/gids/*; do
     if [ "$(cat "$f" 2>/dev/null)" = "$gid" ]; then
       basename "$f"

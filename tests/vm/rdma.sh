@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck disable=SC2317 # the checks are functions that check() calls
 # vm.rdma (one guest boot): soft-RoCE works, and ksmbd serves SMB Direct to a userspace verbs client.
 # Usage (in the guest, through scripts/smbdirect-lab run): rdma.sh SMBD_NEGOTIATE_PROBE
+# shellcheck source=tests/vm/lib.sh
 . "$(dirname "$0")/lib.sh"
 probe=${1:?usage: rdma.sh SMBD_NEGOTIATE_PROBE}
 dev=$SMB3_LAB_RDMA_DEV
