@@ -29,8 +29,14 @@ BENCH_DATA=""               # the scratch tmpfs (set by bench_init)
 BENCH_SAMBA_DIRS=()         # instances to stop on exit
 BENCH_MOUNTS=()             # tmpfs mounts to undo on exit
 
+# The script that sourced this file. bench_die in a subshell ($(...), a pipeline) signals it, so
+# that a failed measurement stops the bench even where set -e cannot see the failure.
+BENCH_MAIN_PID=$$
+trap 'exit 1' USR1
+
 bench_die() {
   echo "bench: $*" >&2
+  [ "$BASHPID" = "$BENCH_MAIN_PID" ] || kill -USR1 "$BENCH_MAIN_PID" 2>/dev/null
   exit 1
 }
 
