@@ -7,8 +7,7 @@
 #   bench_init                        # root check, EXIT trap, scratch tmpfs
 #   bench_samba_start                 # tuned smbd on a tmpfs share; sets BENCH_SAMBA_*
 #   f=$(bench_make_file 1024)         # 1 GiB of random data on tmpfs
-#   times=$(bench_ab "our-client get ..." "bench_smbclient -c 'get f /dev/null'")
-#   read -r ours ref <<<"$times"
+#   read -r ours ref <<<"$(bench_ab "our-client get ..." "bench_smbclient -c 'get f /dev/null'")"
 #   bench_table_header; bench_table_row "get 1 GiB, GB/s" "$(bench_gbps $((1024 << 20)) "$ours")" ...
 #
 # Conventions (bench/README.md): wall seconds, medians of BENCH_RUNS runs (default 3), GB/s = 10^9 B/s,
