@@ -12,7 +12,8 @@ Result<std::vector<ByteView>> SplitCompound(ByteView message) {
       return Status::Protocol("compound: too many elements");
     }
     ByteView rest = message.subspan(pos);
-    if (rest.size() < kHeaderSize) return Status::Protocol("compound: element shorter than a header");
+    if (rest.size() < kHeaderSize)
+      return Status::Protocol("compound: element shorter than a header");
     if (LoadU32(rest.data()) != kProtocolId) return Status::Protocol("compound: bad ProtocolId");
     const uint32_t next = LoadU32(&rest[kOffsetNextCommand]);
     if (next == 0) {

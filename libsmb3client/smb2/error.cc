@@ -15,7 +15,7 @@ constexpr size_t kErrorContextHeaderSize = 8;  // ErrorDataLength, ErrorId
 // [MS-SMB2] 2.2.2.2.1
 constexpr uint32_t kSymLinkErrorTag = 0x4C4D5953;
 constexpr uint32_t kIoReparseTagSymlink = 0xA000000C;
-constexpr size_t kSymlinkFixedSize = 28;       // through Flags
+constexpr size_t kSymlinkFixedSize = 28;         // through Flags
 constexpr size_t kSymlinkReparseFixedSize = 12;  // SubstituteNameOffset .. Flags
 
 }  // namespace
@@ -99,8 +99,8 @@ Result<SymlinkErrorResponse> DecodeSymlinkErrorResponse(ByteView error_data) {
     return Status::Protocol("symlink error: bad ReparseDataLength");
   }
   const size_t path_buffer_length = reparse_data_length - kSymlinkReparseFixedSize;
-  auto path_buffer = Slice(error_data.first(symlink_length + 4), kSymlinkFixedSize,
-                           path_buffer_length);
+  auto path_buffer =
+      Slice(error_data.first(symlink_length + 4), kSymlinkFixedSize, path_buffer_length);
   if (!path_buffer) return Status::Protocol("symlink error: PathBuffer out of bounds");
   auto substitute = Slice(*path_buffer, substitute_offset, substitute_length);
   auto print = Slice(*path_buffer, print_offset, print_length);

@@ -32,10 +32,10 @@ struct ErrorContext {
 
 // [MS-SMB2] 2.2.2 ERROR response.
 struct ErrorResponse {
-  uint32_t status = 0;               // from the header
+  uint32_t status = 0;  // from the header
   uint8_t error_context_count = 0;
   uint32_t byte_count = 0;
-  ByteView error_data;               // ErrorData, view into the message
+  ByteView error_data;                 // ErrorData, view into the message
   std::vector<ErrorContext> contexts;  // parsed when error_context_count > 0 (3.1.1)
 };
 
@@ -49,9 +49,10 @@ struct SymlinkErrorResponse {
 
 // True when `message` (header included) carries the 2.2.2 error body: its Status is not
 // STATUS_SUCCESS, its body's StructureSize is 9, and it is not one of the responses that pair a
-// non-success status with their own 9-byte body (SESSION_SETUP with STATUS_MORE_PROCESSING_REQUIRED;
-// QUERY_INFO, QUERY_DIRECTORY and CHANGE_NOTIFY with STATUS_BUFFER_OVERFLOW). An interim
-// STATUS_PENDING response is an error response. Never reads out of bounds.
+// non-success status with their own 9-byte body (SESSION_SETUP with
+// STATUS_MORE_PROCESSING_REQUIRED; QUERY_INFO, QUERY_DIRECTORY and CHANGE_NOTIFY with
+// STATUS_BUFFER_OVERFLOW). An interim STATUS_PENDING response is an error response. Never reads out
+// of bounds.
 bool IsErrorResponse(ByteView message);
 
 // Parses the error body of `message`. ErrorData must lie within the message; with a non-zero

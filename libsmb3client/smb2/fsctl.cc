@@ -12,6 +12,8 @@ constexpr size_t kMaxValidateDialects = 16;
 constexpr size_t kSockAddrStorageSize = 128;
 constexpr size_t kNetworkInterfaceInfoSize = 24 + kSockAddrStorageSize;
 
+uint16_t LoadU16BigEndian(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+
 void AppendHex16(std::string& out, uint16_t v) {
   char buf[8];
   int n = std::snprintf(buf, sizeof(buf), "%x", static_cast<unsigned>(v));
@@ -31,9 +33,7 @@ std::string FormatIpv4(const uint8_t address[4]) {
 // or more zero groups as "::", and the IPv4-mapped form for ::ffff:0:0/96.
 std::string FormatIpv6(const uint8_t address[16]) {
   uint16_t groups[8];
-  for (int i = 0; i < 8; ++i) {
-    groups[i] = static_cast<uint16_t>((address[2 * i] << 8) | address[2 * i + 1]);
-  }
+  for (size_t i = 0; i < 8; ++i) groups[i] = LoadU16BigEndian(address + 2 * i);
   const bool v4_mapped = groups[0] == 0 && groups[1] == 0 && groups[2] == 0 && groups[3] == 0 &&
                          groups[4] == 0 && groups[5] == 0xFFFF;
   if (v4_mapped) return "::ffff:" + FormatIpv4(address + 12);
@@ -133,7 +133,8 @@ Result<std::vector<NetworkInterface>> DecodeNetworkInterfaceInfo(ByteView output
     if (next < kNetworkInterfaceInfoSize) {
       return Status::Protocol("network interface info: Next overlaps the current entry");
     }
-    if (next > output.size() - pos) return Status::Protocol("network interface info: Next out of bounds");
+    if (next > output.size() - pos)
+      return Status::Protocol("network interface info: Next out of bounds");
     pos += next;
   }
   return out;

@@ -21,7 +21,7 @@ Status EncodeIoctlRequest(const IoctlRequest& request, ByteWriter& w) {
   w.U64(request.file_id.persistent);
   w.U64(request.file_id.volatile_id);
   w.U32(request.input.empty() ? 0 : static_cast<uint32_t>(buffer_offset));  // InputOffset
-  w.U32(static_cast<uint32_t>(request.input.size()));                      // InputCount
+  w.U32(static_cast<uint32_t>(request.input.size()));                       // InputCount
   w.U32(request.max_input_response);
   w.U32(0);  // OutputOffset: SHOULD be 0
   w.U32(0);  // OutputCount: MUST be 0

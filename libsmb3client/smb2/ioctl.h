@@ -22,7 +22,7 @@ inline constexpr FileId kIoctlNoFileId{0xFFFFFFFFFFFFFFFFULL, 0xFFFFFFFFFFFFFFFF
 struct IoctlRequest {
   uint32_t ctl_code = 0;
   FileId file_id;
-  ByteView input;                   // input buffer; must outlive the Encode call
+  ByteView input;  // input buffer; must outlive the Encode call
   uint32_t max_input_response = 0;
   uint32_t max_output_response = 0;
   uint32_t flags = SMB2_0_IOCTL_IS_FSCTL;
@@ -32,7 +32,7 @@ struct IoctlRequest {
 struct IoctlResponse {
   uint32_t ctl_code = 0;
   FileId file_id;
-  ByteView input;   // views into the message
+  ByteView input;  // views into the message
   ByteView output;
 };
 

@@ -213,7 +213,8 @@ Status ParseContext(uint16_t type, ByteView data, SeenContexts& seen, NegotiateR
   // [MS-SMB2] 3.2.5.2: more than one of a known context is an error; unknown ones are ignored.
   switch (type) {
     case SMB2_PREAUTH_INTEGRITY_CAPABILITIES:
-      if (!once(seen.preauth)) return Status::Protocol("negotiate response: repeated preauth context");
+      if (!once(seen.preauth))
+        return Status::Protocol("negotiate response: repeated preauth context");
       return ParsePreauth(data, out);
     case SMB2_ENCRYPTION_CAPABILITIES:
       if (!once(seen.encryption)) {
@@ -234,7 +235,8 @@ Status ParseContext(uint16_t type, ByteView data, SeenContexts& seen, NegotiateR
       if (!once(seen.rdma)) return Status::Protocol("negotiate response: repeated RDMA context");
       return ParseRdmaTransform(data, out);
     case SMB2_SIGNING_CAPABILITIES:
-      if (!once(seen.signing)) return Status::Protocol("negotiate response: repeated signing context");
+      if (!once(seen.signing))
+        return Status::Protocol("negotiate response: repeated signing context");
       return ParseSigning(data, out);
     default:
       return Status::Ok();
@@ -332,10 +334,11 @@ Result<NegotiateResponse> DecodeNegotiateResponse(ByteView message) {
 // [MS-SMB2] 3.2.5.2
 Status CheckNegotiateResponse(const NegotiateRequest& request, const NegotiateResponse& response) {
   if (!Contains(request.dialects, response.dialect_revision)) {
-    return Status::Protocol("negotiate response: server selected a dialect the client did not offer");
+    return Status::Protocol(
+        "negotiate response: server selected a dialect the client did not offer");
   }
-  if (response.max_transact_size < kMinNegotiatedSize || response.max_read_size < kMinNegotiatedSize ||
-      response.max_write_size < kMinNegotiatedSize) {
+  if (response.max_transact_size < kMinNegotiatedSize ||
+      response.max_read_size < kMinNegotiatedSize || response.max_write_size < kMinNegotiatedSize) {
     return Status::Protocol("negotiate response: MaxTransact/Read/WriteSize below 65536");
   }
   if (response.dialect_revision != kDialect311) return Status::Ok();

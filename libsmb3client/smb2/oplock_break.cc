@@ -12,8 +12,8 @@ constexpr uint16_t kLeaseBreakAckStructureSize = 36;
 
 // [MS-SMB2] 2.2.23.1 / 2.2.25.1
 Result<OplockBreakNotification> DecodeOplockLayout(ByteView message, const char* where) {
-  SMB3_ASSIGN_OR_RETURN(ByteReader r, OpenBody(message, kOplockBreakStructureSize,
-                                               kOplockBreakStructureSize, where));
+  SMB3_ASSIGN_OR_RETURN(
+      ByteReader r, OpenBody(message, kOplockBreakStructureSize, kOplockBreakStructureSize, where));
   OplockBreakNotification out;
   r.U16();  // StructureSize
   out.oplock_level = r.U8();
@@ -104,9 +104,9 @@ Result<OplockBreakResponse> DecodeOplockBreakResponse(ByteView message) {
 
 // [MS-SMB2] 2.2.25.2
 Result<LeaseBreakResponse> DecodeLeaseBreakResponse(ByteView message) {
-  SMB3_ASSIGN_OR_RETURN(ByteReader r, OpenBody(message, kLeaseBreakAckStructureSize,
-                                               kLeaseBreakAckStructureSize,
-                                               "lease break response: bad size"));
+  SMB3_ASSIGN_OR_RETURN(ByteReader r,
+                        OpenBody(message, kLeaseBreakAckStructureSize, kLeaseBreakAckStructureSize,
+                                 "lease break response: bad size"));
   LeaseBreakResponse out;
   r.U16();  // StructureSize
   r.U16();  // Reserved

@@ -16,7 +16,8 @@ Status EncodeSessionSetupRequest(const SessionSetupRequest& request, ByteWriter&
   w.U8(request.security_mode);
   w.U32(request.capabilities);
   w.U32(0);  // Channel
-  w.U16(static_cast<uint16_t>(body_start + 24));  // SecurityBufferOffset: Buffer follows the fixed part
+  w.U16(static_cast<uint16_t>(body_start +
+                              24));  // SecurityBufferOffset: Buffer follows the fixed part
   w.U16(static_cast<uint16_t>(request.security_buffer.size()));
   w.U64(request.previous_session_id);
   if (request.security_buffer.empty()) {
@@ -29,8 +30,7 @@ Status EncodeSessionSetupRequest(const SessionSetupRequest& request, ByteWriter&
 
 // [MS-SMB2] 2.2.6
 Result<SessionSetupResponse> DecodeSessionSetupResponse(ByteView message) {
-  SMB3_ASSIGN_OR_RETURN(ByteReader r,
-                        OpenBody(message, 9, 8, "session setup response: bad size"));
+  SMB3_ASSIGN_OR_RETURN(ByteReader r, OpenBody(message, 9, 8, "session setup response: bad size"));
   SessionSetupResponse out;
   r.U16();  // StructureSize
   out.session_flags = r.U16();

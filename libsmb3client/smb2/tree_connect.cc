@@ -28,8 +28,7 @@ Status EncodeTreeConnectRequest(const TreeConnectRequest& request, ByteWriter& w
 
 // [MS-SMB2] 2.2.10
 Result<TreeConnectResponse> DecodeTreeConnectResponse(ByteView message) {
-  SMB3_ASSIGN_OR_RETURN(ByteReader r,
-                        OpenBody(message, 16, 16, "tree connect response: bad size"));
+  SMB3_ASSIGN_OR_RETURN(ByteReader r, OpenBody(message, 16, 16, "tree connect response: bad size"));
   TreeConnectResponse out;
   r.U16();  // StructureSize
   out.share_type = r.U8();

@@ -9,7 +9,8 @@
 
 namespace {
 void CheckInside(smb3::ByteView part, smb3::ByteView whole) {
-  if (!part.empty() && (part.data() < whole.data() || part.data() + part.size() > whole.data() + whole.size())) {
+  if (!part.empty() &&
+      (part.data() < whole.data() || part.data() + part.size() > whole.data() + whole.size())) {
     abort();
   }
 }

@@ -9,7 +9,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto r = smb3::smb2::DecodeSessionSetupResponse(smb3::ByteView(data, size));
   if (!r.ok() || r->security_buffer.empty()) return 0;
-  if (r->security_buffer.data() < data || r->security_buffer.data() + r->security_buffer.size() > data + size) {
+  if (r->security_buffer.data() < data ||
+      r->security_buffer.data() + r->security_buffer.size() > data + size) {
     abort();
   }
   return 0;

@@ -151,7 +151,8 @@ TEST(LinkCompound, UnrelatedClearsRelatedFlag) {
 TEST(LinkCompound, RejectsBadInput) {
   std::vector<std::vector<uint8_t>> none;
   EXPECT_TRUE(LinkCompound(none, true).Is(Code::kInvalidArgument));
-  std::vector<std::vector<uint8_t>> short_one = {Message(SMB2_ECHO, 4, 0), std::vector<uint8_t>(10)};
+  std::vector<std::vector<uint8_t>> short_one = {Message(SMB2_ECHO, 4, 0),
+                                                 std::vector<uint8_t>(10)};
   EXPECT_TRUE(LinkCompound(short_one, true).Is(Code::kInvalidArgument));
   std::vector<std::vector<uint8_t>> many(kMaxCompoundElements + 1, Message(SMB2_ECHO, 4, 0));
   EXPECT_TRUE(LinkCompound(many, true).Is(Code::kInvalidArgument));

@@ -72,7 +72,8 @@ std::vector<uint8_t> SymlinkData(uint32_t flags = 0) {
 TEST(IsErrorResponse, RecognisesErrorBodies) {
   EXPECT_TRUE(IsErrorResponse(ErrorMessage(SMB2_CREATE, STATUS_ACCESS_DENIED, 0, {})));
   EXPECT_TRUE(IsErrorResponse(ErrorMessage(SMB2_READ, STATUS_END_OF_FILE, 0, {})));
-  EXPECT_TRUE(IsErrorResponse(ErrorMessage(SMB2_CREATE, STATUS_STOPPED_ON_SYMLINK, 0, SymlinkData())));
+  EXPECT_TRUE(
+      IsErrorResponse(ErrorMessage(SMB2_CREATE, STATUS_STOPPED_ON_SYMLINK, 0, SymlinkData())));
   EXPECT_TRUE(IsErrorResponse(ErrorMessage(SMB2_WRITE, STATUS_PENDING, 0, {})));  // interim
   EXPECT_TRUE(IsErrorResponse(ErrorMessage(SMB2_SESSION_SETUP, STATUS_LOGON_FAILURE, 0, {})));
   EXPECT_TRUE(IsErrorResponse(ErrorMessage(SMB2_READ, STATUS_BUFFER_OVERFLOW, 0, {})));
@@ -80,7 +81,8 @@ TEST(IsErrorResponse, RecognisesErrorBodies) {
 
 TEST(IsErrorResponse, RejectsSuccessAndRealBodies) {
   EXPECT_FALSE(IsErrorResponse(ErrorMessage(SMB2_QUERY_INFO, STATUS_SUCCESS, 0, {})));
-  EXPECT_FALSE(IsErrorResponse(ErrorMessage(SMB2_SESSION_SETUP, STATUS_MORE_PROCESSING_REQUIRED, 0, {})));
+  EXPECT_FALSE(
+      IsErrorResponse(ErrorMessage(SMB2_SESSION_SETUP, STATUS_MORE_PROCESSING_REQUIRED, 0, {})));
   EXPECT_FALSE(IsErrorResponse(ErrorMessage(SMB2_QUERY_INFO, STATUS_BUFFER_OVERFLOW, 0, {})));
   EXPECT_FALSE(IsErrorResponse(ErrorMessage(SMB2_QUERY_DIRECTORY, STATUS_BUFFER_OVERFLOW, 0, {})));
   EXPECT_FALSE(IsErrorResponse(ErrorMessage(SMB2_CHANGE_NOTIFY, STATUS_BUFFER_OVERFLOW, 0, {})));
@@ -155,26 +157,29 @@ TEST(ErrorResponse, DecodesErrorContextsSmb311) {
 }
 
 TEST(ErrorResponse, RequiredBufferLength) {
-  const std::vector<uint8_t> plain = ErrorMessage(SMB2_QUERY_INFO, STATUS_BUFFER_TOO_SMALL, 0, {0x68, 0, 0, 0});
+  const std::vector<uint8_t> plain =
+      ErrorMessage(SMB2_QUERY_INFO, STATUS_BUFFER_TOO_SMALL, 0, {0x68, 0, 0, 0});
   auto r = DecodeErrorResponse(plain);
   ASSERT_TRUE(r.ok());
   auto need = GetRequiredBufferLength(*r);
   ASSERT_TRUE(need.ok());
   EXPECT_EQ(*need, 0x68u);
 
-  const std::vector<uint8_t> in_context = ErrorMessage(
-      SMB2_QUERY_INFO, STATUS_BUFFER_TOO_SMALL, 1, {4, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x10, 0, 0});
+  const std::vector<uint8_t> in_context = ErrorMessage(SMB2_QUERY_INFO, STATUS_BUFFER_TOO_SMALL, 1,
+                                                       {4, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x10, 0, 0});
   r = DecodeErrorResponse(in_context);
   ASSERT_TRUE(r.ok());
   need = GetRequiredBufferLength(*r);
   ASSERT_TRUE(need.ok());
   EXPECT_EQ(*need, 0x1000u);
 
-  const std::vector<uint8_t> short_data = ErrorMessage(SMB2_QUERY_INFO, STATUS_BUFFER_TOO_SMALL, 0, {1, 2});
+  const std::vector<uint8_t> short_data =
+      ErrorMessage(SMB2_QUERY_INFO, STATUS_BUFFER_TOO_SMALL, 0, {1, 2});
   r = DecodeErrorResponse(short_data);
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(GetRequiredBufferLength(*r).status().Is(Code::kProtocol));
-  const std::vector<uint8_t> other = ErrorMessage(SMB2_QUERY_INFO, STATUS_ACCESS_DENIED, 0, {1, 2, 3, 4});
+  const std::vector<uint8_t> other =
+      ErrorMessage(SMB2_QUERY_INFO, STATUS_ACCESS_DENIED, 0, {1, 2, 3, 4});
   r = DecodeErrorResponse(other);
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(GetRequiredBufferLength(*r).ok());
@@ -183,9 +188,11 @@ TEST(ErrorResponse, RequiredBufferLength) {
 
 TEST(ErrorResponse, TruncationTable) {
   auto decode = [](ByteView v) { return DecodeErrorResponse(v); };
-  ExpectEveryPrefixFails(ErrorMessage(SMB2_CREATE, STATUS_STOPPED_ON_SYMLINK, 0, SymlinkData()), decode);
+  ExpectEveryPrefixFails(ErrorMessage(SMB2_CREATE, STATUS_STOPPED_ON_SYMLINK, 0, SymlinkData()),
+                         decode);
   ExpectEveryPrefixFails(
-      ErrorMessage(SMB2_CREATE, STATUS_STOPPED_ON_SYMLINK, 2, TwoContextData(SymlinkData())), decode);
+      ErrorMessage(SMB2_CREATE, STATUS_STOPPED_ON_SYMLINK, 2, TwoContextData(SymlinkData())),
+      decode);
 }
 
 TEST(ErrorResponse, RejectsHostileCountsAndLengths) {

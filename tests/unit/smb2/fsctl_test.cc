@@ -83,7 +83,7 @@ std::vector<uint8_t> BuildInterfaces(const std::vector<Nic>& nics) {
     w.U64(n.link_speed);
     const size_t storage = d.size();
     w.U16(n.family);
-    w.U16(0x4500);  // Port: reserved, ignored
+    w.U16(0x4500);                                               // Port: reserved, ignored
     if (n.family == kSockAddrInterNetworkV6) w.U32(0xFFFFFFFF);  // FlowInfo: ignored
     w.Bytes(n.address);
     w.Zeros(storage + 128 - d.size());
@@ -94,7 +94,10 @@ std::vector<uint8_t> BuildInterfaces(const std::vector<Nic>& nics) {
 std::vector<Nic> SampleNics() {
   return {
       {3, RSS_CAPABLE, 10000000000ULL, kSockAddrInterNetwork, {192, 168, 1, 10}},
-      {7, RSS_CAPABLE | RDMA_CAPABLE, 100000000000ULL, kSockAddrInterNetworkV6,
+      {7,
+       RSS_CAPABLE | RDMA_CAPABLE,
+       100000000000ULL,
+       kSockAddrInterNetworkV6,
        {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0}},
       {9, 0, 1000, 0x001E, {1, 2, 3, 4}},  // unknown family: skipped
       {7, RDMA_CAPABLE, 25000000000ULL, kSockAddrInterNetwork, {10, 0, 0, 1}},
@@ -174,8 +177,8 @@ TEST(FormatIp, Rfc5952Forms) {
   EXPECT_EQ(V6({0, 0, 0, 0, 0, 0, 0, 0}), "::");
   EXPECT_EQ(V6({0xfe80, 0, 0, 0, 0, 0, 0, 0}), "fe80::");
   EXPECT_EQ(V6({0x2001, 0xdb8, 0, 1, 1, 1, 1, 1}), "2001:db8:0:1:1:1:1:1");  // one zero group
-  EXPECT_EQ(V6({0x2001, 0, 0, 1, 0, 0, 0, 1}), "2001:0:0:1::1");           // longest run
-  EXPECT_EQ(V6({0x2001, 0xdb8, 0, 0, 1, 0, 0, 1}), "2001:db8::1:0:0:1");    // first of equal runs
+  EXPECT_EQ(V6({0x2001, 0, 0, 1, 0, 0, 0, 1}), "2001:0:0:1::1");             // longest run
+  EXPECT_EQ(V6({0x2001, 0xdb8, 0, 0, 1, 0, 0, 1}), "2001:db8::1:0:0:1");     // first of equal runs
   EXPECT_EQ(V6({0, 0, 0, 0, 0, 0xffff, 0xc000, 0x0201}), "::ffff:192.0.2.1");
   EXPECT_EQ(V6({0xABCD, 0x00EF, 1, 2, 3, 4, 5, 6}), "abcd:ef:1:2:3:4:5:6");
   const uint8_t v4[4] = {0, 255, 7, 100};

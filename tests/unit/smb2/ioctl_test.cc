@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <string>
 #include <string_view>
 
 #include "smb2/fsctl.h"
@@ -11,19 +13,13 @@ namespace smb3::smb2 {
 namespace {
 
 std::vector<uint8_t> Hex(std::string_view s) {
-  std::vector<uint8_t> out;
-  int hi = -1;
+  std::string digits;
   for (char c : s) {
-    int v;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else continue;
-    if (hi < 0) {
-      hi = v;
-    } else {
-      out.push_back(static_cast<uint8_t>(hi << 4 | v));
-      hi = -1;
-    }
+    if (std::isxdigit(static_cast<unsigned char>(c))) digits += c;
+  }
+  std::vector<uint8_t> out;
+  for (size_t i = 0; i + 1 < digits.size(); i += 2) {
+    out.push_back(static_cast<uint8_t>(std::stoul(digits.substr(i, 2), nullptr, 16)));
   }
   return out;
 }
@@ -126,8 +122,10 @@ TEST(IoctlResponse, DecodesInputAndOutput) {
   m.insert(m.end(), {0xA, 0xB, 0xC, 0, 0, 0, 0, 0, 0xD, 0xE});
   auto r = DecodeIoctlResponse(m);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(std::vector<uint8_t>(r->input.begin(), r->input.end()), (std::vector<uint8_t>{0xA, 0xB, 0xC}));
-  EXPECT_EQ(std::vector<uint8_t>(r->output.begin(), r->output.end()), (std::vector<uint8_t>{0xD, 0xE}));
+  EXPECT_EQ(std::vector<uint8_t>(r->input.begin(), r->input.end()),
+            (std::vector<uint8_t>{0xA, 0xB, 0xC}));
+  EXPECT_EQ(std::vector<uint8_t>(r->output.begin(), r->output.end()),
+            (std::vector<uint8_t>{0xD, 0xE}));
 }
 
 TEST(IoctlResponse, ZeroOutputCountIgnoresOffset) {
@@ -139,7 +137,8 @@ TEST(IoctlResponse, ZeroOutputCountIgnoresOffset) {
 }
 
 TEST(IoctlResponse, TruncationTable) {
-  ExpectEveryPrefixFails(SampleResponse({1, 2, 3, 4}), [](ByteView v) { return DecodeIoctlResponse(v); });
+  ExpectEveryPrefixFails(SampleResponse({1, 2, 3, 4}),
+                         [](ByteView v) { return DecodeIoctlResponse(v); });
 }
 
 TEST(IoctlResponse, RejectsHostileOffsets) {
@@ -164,7 +163,8 @@ TEST(IoctlResponse, RejectsHostileOffsets) {
     } else {
       StoreU32(&m[kHeaderSize + c.at], c.value);
     }
-    if (std::string_view(c.name) == "InputOffset max with count") StoreU32(&m[kHeaderSize + 24], 0xFFFFFFFE);
+    if (std::string_view(c.name) == "InputOffset max with count")
+      StoreU32(&m[kHeaderSize + 24], 0xFFFFFFFE);
     auto r = DecodeIoctlResponse(m);
     ASSERT_FALSE(r.ok()) << c.name;
     EXPECT_TRUE(r.status().Is(Code::kProtocol)) << c.name;

@@ -134,8 +134,10 @@ TEST(OplockBreak, TruncationAndBadSizes) {
   auto decode = [](ByteView v) { return DecodeBreakNotification(v); };
   ExpectEveryPrefixFails(OplockNotification(), decode);
   ExpectEveryPrefixFails(LeaseNotification(), decode);
-  ExpectEveryPrefixFails(OplockNotification(), [](ByteView v) { return DecodeOplockBreakNotification(v); });
-  ExpectEveryPrefixFails(LeaseNotification(), [](ByteView v) { return DecodeLeaseBreakNotification(v); });
+  ExpectEveryPrefixFails(OplockNotification(),
+                         [](ByteView v) { return DecodeOplockBreakNotification(v); });
+  ExpectEveryPrefixFails(LeaseNotification(),
+                         [](ByteView v) { return DecodeLeaseBreakNotification(v); });
   std::vector<uint8_t> m = OplockNotification();
   StoreU16(&m[kHeaderSize], 36);
   EXPECT_TRUE(DecodeBreakNotification(m).status().Is(Code::kProtocol));
@@ -146,10 +148,13 @@ TEST(OplockBreak, TruncationAndBadSizes) {
 TEST(OplockBreak, EncodesAcknowledgments) {
   std::vector<uint8_t> m = WithHeader(SMB2_OPLOCK_BREAK, false);
   ByteWriter w(m);
-  ASSERT_TRUE(EncodeOplockBreakAcknowledgment({0x00, FileId{0x0102030405060708ULL, 0x1112131415161718ULL}}, w).ok());
+  ASSERT_TRUE(EncodeOplockBreakAcknowledgment(
+                  {0x00, FileId{0x0102030405060708ULL, 0x1112131415161718ULL}}, w)
+                  .ok());
   // [MS-SMB2] 2.2.24.1
-  EXPECT_EQ(Body(m), (std::vector<uint8_t>{24, 0, 0, 0, 0, 0, 0, 0, 8, 7, 6, 5, 4, 3, 2, 1,
-                                           0x18, 0x17, 0x16, 0x15, 0x14, 0x13, 0x12, 0x11}));
+  EXPECT_EQ(Body(m),
+            (std::vector<uint8_t>{24, 0, 0, 0, 0,    0,    0,    0,    8,    7,    6,    5,
+                                  4,  3, 2, 1, 0x18, 0x17, 0x16, 0x15, 0x14, 0x13, 0x12, 0x11}));
 
   m = WithHeader(SMB2_OPLOCK_BREAK, false);
   ByteWriter w2(m);

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <string>
 #include <string_view>
 
 #include "smb2/header.h"
@@ -11,20 +13,13 @@ namespace smb3::smb2 {
 namespace {
 
 std::vector<uint8_t> Hex(std::string_view s) {
-  std::vector<uint8_t> out;
-  int hi = -1;
+  std::string digits;
   for (char c : s) {
-    int v;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-    else continue;
-    if (hi < 0) {
-      hi = v;
-    } else {
-      out.push_back(static_cast<uint8_t>(hi << 4 | v));
-      hi = -1;
-    }
+    if (std::isxdigit(static_cast<unsigned char>(c))) digits += c;
+  }
+  std::vector<uint8_t> out;
+  for (size_t i = 0; i + 1 < digits.size(); i += 2) {
+    out.push_back(static_cast<uint8_t>(std::stoul(digits.substr(i, 2), nullptr, 16)));
   }
   return out;
 }
@@ -233,9 +228,10 @@ std::vector<uint8_t> RdmaData(std::vector<uint16_t> ids) {
   return d;
 }
 
-const std::vector<uint8_t> kToken = Hex("604806062b0601050502a03e303ca00e300c060a2b06010401823702020a"
-                                        "a22a04284e544c4d5353500001000000978208e20000000000000000"
-                                        "00000000000000000a00f4650000000f");
+const std::vector<uint8_t> kToken =
+    Hex("604806062b0601050502a03e303ca00e300c060a2b06010401823702020a"
+        "a22a04284e544c4d5353500001000000978208e20000000000000000"
+        "00000000000000000a00f4650000000f");
 
 std::vector<uint8_t> Sample311Response() {
   return BuildResponse(kDialect311, kToken,
@@ -294,16 +290,16 @@ TEST(NegotiateResponse, EmptySecurityBufferIsValid) {
 }
 
 TEST(NegotiateResponse, OptionalContextsAndUnknownOnesSkipped) {
-  std::vector<uint8_t> m = BuildResponse(
-      kDialect311, kToken,
-      {{0x0100, {1, 2, 3}},  // SMB2_CONTEXTTYPE_RESERVED: ignored
-       {SMB2_RDMA_TRANSFORM_CAPABILITIES, RdmaData({SMB2_RDMA_TRANSFORM_ENCRYPTION})},
-       {0x7777, {}},  // unknown, empty: ignored
-       {SMB2_PREAUTH_INTEGRITY_CAPABILITIES, PreauthData()},
-       {SMB2_TRANSPORT_CAPABILITIES, {1, 0, 0, 0}},
-       {SMB2_COMPRESSION_CAPABILITIES, {1, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
-       {SMB2_NETNAME_NEGOTIATE_CONTEXT_ID, {'x', 0}},
-       {SMB2_ENCRYPTION_CAPABILITIES, IdData({0})}});
+  std::vector<uint8_t> m =
+      BuildResponse(kDialect311, kToken,
+                    {{0x0100, {1, 2, 3}},  // SMB2_CONTEXTTYPE_RESERVED: ignored
+                     {SMB2_RDMA_TRANSFORM_CAPABILITIES, RdmaData({SMB2_RDMA_TRANSFORM_ENCRYPTION})},
+                     {0x7777, {}},  // unknown, empty: ignored
+                     {SMB2_PREAUTH_INTEGRITY_CAPABILITIES, PreauthData()},
+                     {SMB2_TRANSPORT_CAPABILITIES, {1, 0, 0, 0}},
+                     {SMB2_COMPRESSION_CAPABILITIES, {1, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
+                     {SMB2_NETNAME_NEGOTIATE_CONTEXT_ID, {'x', 0}},
+                     {SMB2_ENCRYPTION_CAPABILITIES, IdData({0})}});
   auto r = DecodeNegotiateResponse(m);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->has_rdma_transform_context);
@@ -324,11 +320,11 @@ TEST(NegotiateResponse, OptionalContextsAndUnknownOnesSkipped) {
 // [MS-SMB2] 4.3: the example's NEGOTIATE response, laid out from its field values (the 30-byte
 // GSS token's content is not given there; zeros stand in).
 TEST(NegotiateResponse, SpecExample43) {
-  std::vector<uint8_t> m = Hex(
-      "fe534d42 4000 0000 00000000 0000 0100 01000000 00000000 0000000000000000"
-      "00000000 00000000 0000000000000000 00000000000000000000000000000000"
-      "4100 0100 0202 0000 09f25c3fe5a44900a7d66a456d5ca5cf 01000000"
-      "00000100 00000100 00000100 8026ae1cc2a6c601 e03825adc0a6c601 8000 1e00 00000000");
+  std::vector<uint8_t> m =
+      Hex("fe534d42 4000 0000 00000000 0000 0100 01000000 00000000 0000000000000000"
+          "00000000 00000000 0000000000000000 00000000000000000000000000000000"
+          "4100 0100 0202 0000 09f25c3fe5a44900a7d66a456d5ca5cf 01000000"
+          "00000100 00000100 00000100 8026ae1cc2a6c601 e03825adc0a6c601 8000 1e00 00000000");
   m.resize(m.size() + 30, 0);
   auto r = DecodeNegotiateResponse(m);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -373,7 +369,8 @@ TEST(NegotiateResponse, RejectsHostileInput) {
   patched("security buffer past end", [](auto& m) { StoreU16(&m[kHeaderSize + 58], 0xFFFF); });
   patched("security offset past end", [](auto& m) { StoreU16(&m[kHeaderSize + 56], 0xFFF0); });
   patched("security offset inside header", [](auto& m) { StoreU16(&m[kHeaderSize + 56], 8); });
-  patched("context offset misaligned", [&](auto& m) { StoreU32(&m[kHeaderSize + 60], ctx_offset + 2); });
+  patched("context offset misaligned",
+          [&](auto& m) { StoreU32(&m[kHeaderSize + 60], ctx_offset + 2); });
   patched("context offset huge", [](auto& m) { StoreU32(&m[kHeaderSize + 60], 0xFFFFFFF8); });
   patched("context offset in fixed part", [](auto& m) { StoreU32(&m[kHeaderSize + 60], 64); });
   patched("context count zero", [](auto& m) { StoreU16(&m[kHeaderSize + 6], 0); });
@@ -383,14 +380,17 @@ TEST(NegotiateResponse, RejectsHostileInput) {
   patched("preauth salt overruns", [&](auto& m) { StoreU16(&m[ctx_offset + 8 + 2], 33); });
   patched("preauth count 2", [&](auto& m) { StoreU16(&m[ctx_offset + 8], 2); });
   cases.push_back({"no preauth", BuildResponse(kDialect311, kToken,
-                                                {{SMB2_ENCRYPTION_CAPABILITIES, IdData({2})}})});
-  cases.push_back({"two preauth", BuildResponse(kDialect311, kToken,
-                                                 {{SMB2_PREAUTH_INTEGRITY_CAPABILITIES, PreauthData()},
-                                                  {SMB2_PREAUTH_INTEGRITY_CAPABILITIES, PreauthData()}})});
-  cases.push_back({"preauth count 0", BuildResponse(kDialect311, kToken,
-                                                     {{SMB2_PREAUTH_INTEGRITY_CAPABILITIES, PreauthData(0)}})});
-  cases.push_back({"preauth short", BuildResponse(kDialect311, kToken,
-                                                   {{SMB2_PREAUTH_INTEGRITY_CAPABILITIES, {1, 0, 0}}})});
+                                               {{SMB2_ENCRYPTION_CAPABILITIES, IdData({2})}})});
+  cases.push_back(
+      {"two preauth", BuildResponse(kDialect311, kToken,
+                                    {{SMB2_PREAUTH_INTEGRITY_CAPABILITIES, PreauthData()},
+                                     {SMB2_PREAUTH_INTEGRITY_CAPABILITIES, PreauthData()}})});
+  cases.push_back(
+      {"preauth count 0", BuildResponse(kDialect311, kToken,
+                                        {{SMB2_PREAUTH_INTEGRITY_CAPABILITIES, PreauthData(0)}})});
+  cases.push_back(
+      {"preauth short",
+       BuildResponse(kDialect311, kToken, {{SMB2_PREAUTH_INTEGRITY_CAPABILITIES, {1, 0, 0}}})});
   auto with_preauth = [&](const char* name, Context extra, std::optional<Context> extra2 = {}) {
     std::vector<Context> list = {{SMB2_PREAUTH_INTEGRITY_CAPABILITIES, PreauthData()}, extra};
     if (extra2) list.push_back(*extra2);
@@ -413,10 +413,12 @@ TEST(NegotiateResponse, RejectsHostileInput) {
   with_preauth("two transport", {SMB2_TRANSPORT_CAPABILITIES, {0, 0, 0, 0}},
                Context{SMB2_TRANSPORT_CAPABILITIES, {0, 0, 0, 0}});
   with_preauth("compression count 0", {SMB2_COMPRESSION_CAPABILITIES, {0, 0, 0, 0, 0, 0, 0, 0}});
-  with_preauth("compression id >= 32", {SMB2_COMPRESSION_CAPABILITIES, {1, 0, 0, 0, 0, 0, 0, 0, 32, 0}});
+  with_preauth("compression id >= 32",
+               {SMB2_COMPRESSION_CAPABILITIES, {1, 0, 0, 0, 0, 0, 0, 0, 32, 0}});
   with_preauth("compression duplicate",
                {SMB2_COMPRESSION_CAPABILITIES, {2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0}});
-  with_preauth("compression overrun", {SMB2_COMPRESSION_CAPABILITIES, {2, 0, 0, 0, 0, 0, 0, 0, 1, 0}});
+  with_preauth("compression overrun",
+               {SMB2_COMPRESSION_CAPABILITIES, {2, 0, 0, 0, 0, 0, 0, 0, 1, 0}});
 
   for (const auto& c : cases) {
     auto r = DecodeNegotiateResponse(c.message);

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <string>
 #include <string_view>
 
 #include "smb2/negotiate.h"
@@ -12,19 +14,13 @@ namespace smb3::smb2 {
 namespace {
 
 std::vector<uint8_t> Hex(std::string_view s) {
-  std::vector<uint8_t> out;
-  int hi = -1;
+  std::string digits;
   for (char c : s) {
-    int v;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else continue;
-    if (hi < 0) {
-      hi = v;
-    } else {
-      out.push_back(static_cast<uint8_t>(hi << 4 | v));
-      hi = -1;
-    }
+    if (std::isxdigit(static_cast<unsigned char>(c))) digits += c;
+  }
+  std::vector<uint8_t> out;
+  for (size_t i = 0; i + 1 < digits.size(); i += 2) {
+    out.push_back(static_cast<uint8_t>(std::stoul(digits.substr(i, 2), nullptr, 16)));
   }
   return out;
 }
@@ -50,7 +46,8 @@ void ExpectEveryPrefixFails(const std::vector<uint8_t>& message, Decode decode) 
 }
 
 // An NTLMSSP NEGOTIATE inside SPNEGO, as the first SESSION_SETUP carries it.
-const std::vector<uint8_t> kToken = Hex("604806062b0601050502a03e303ca00e300c060a2b06010401823702020a");
+const std::vector<uint8_t> kToken =
+    Hex("604806062b0601050502a03e303ca00e300c060a2b06010401823702020a");
 
 TEST(SessionSetupRequest, GoldenEncoding) {
   SessionSetupRequest req;
@@ -90,7 +87,8 @@ TEST(SessionSetupRequest, RejectsOversizedToken) {
   EXPECT_TRUE(EncodeSessionSetupRequest(req, w).Is(Code::kInvalidArgument));
 }
 
-std::vector<uint8_t> SampleResponse(uint32_t status, uint16_t flags, const std::vector<uint8_t>& token) {
+std::vector<uint8_t> SampleResponse(uint32_t status, uint16_t flags,
+                                    const std::vector<uint8_t>& token) {
   std::vector<uint8_t> m = WithHeader(SMB2_SESSION_SETUP, status, true);
   ByteWriter w(m);
   w.U16(9);
@@ -112,8 +110,8 @@ TEST(SessionSetupResponse, DecodesMoreProcessingRequired) {
 
 TEST(SessionSetupResponse, DecodesFinalWithFlagsAndNoToken) {
   // Samba ends NTLM authentication with an empty buffer (offset 0, length 0).
-  std::vector<uint8_t> m =
-      SampleResponse(STATUS_SUCCESS, SMB2_SESSION_FLAG_IS_GUEST | SMB2_SESSION_FLAG_ENCRYPT_DATA, {});
+  std::vector<uint8_t> m = SampleResponse(
+      STATUS_SUCCESS, SMB2_SESSION_FLAG_IS_GUEST | SMB2_SESSION_FLAG_ENCRYPT_DATA, {});
   auto r = DecodeSessionSetupResponse(m);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->session_flags, SMB2_SESSION_FLAG_IS_GUEST | SMB2_SESSION_FLAG_ENCRYPT_DATA);
@@ -136,8 +134,8 @@ TEST(SessionSetup, SpecExample43Layout) {
   EXPECT_EQ(m.size(), 88u + 74u);
 
   for (size_t length : {219u, 29u}) {
-    std::vector<uint8_t> resp = SampleResponse(STATUS_MORE_PROCESSING_REQUIRED, 0,
-                                               std::vector<uint8_t>(length, 0xA1));
+    std::vector<uint8_t> resp =
+        SampleResponse(STATUS_MORE_PROCESSING_REQUIRED, 0, std::vector<uint8_t>(length, 0xA1));
     auto r = DecodeSessionSetupResponse(resp);
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->security_buffer.size(), length);
