@@ -128,6 +128,21 @@ bool WaitUntil(Pred done, std::chrono::milliseconds timeout = kFakeWaitTimeout) 
   return true;
 }
 
+// Closes the connection when a test body leaves, so that callbacks still outstanding run while the
+// body's Outcomes exist (also when an ASSERT returns early). Declare it after those Outcomes.
+class CloseAtExit {
+ public:
+  explicit CloseAtExit(std::shared_ptr<Connection>& conn) : conn_(conn) {}
+  ~CloseAtExit() {
+    if (conn_) conn_->Close(Status(Code::kCancelled, 0, "test: end of scope"));
+  }
+  CloseAtExit(const CloseAtExit&) = delete;
+  CloseAtExit& operator=(const CloseAtExit&) = delete;
+
+ private:
+  std::shared_ptr<Connection>& conn_;
+};
+
 // A Connection over a FakeTransport, a ScriptedServer on the other end.
 class ConnectionSim : public ::testing::Test {
  protected:

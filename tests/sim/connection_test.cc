@@ -193,6 +193,30 @@ TEST_F(ConnectionSim, NoCreditsGrantedFailsWithTimeout) {
   EXPECT_EQ(starved.calls(), 1);
 }
 
+// [MS-SMB2] 3.1.5.2: CreditCharge is 16 bits. A request whose payload would need more than 65535
+// credits can never be sent; it must not go out with a CreditCharge that wrapped to 0 (and cost a
+// single credit).
+TEST_F(ConnectionSim, CreditChargeDoesNotWrapForHugePayloads) {
+  auto options = DefaultOptions();
+  options.request_timeout = std::chrono::milliseconds(100);
+  StartConnection(options);
+  Outcome huge;
+  CloseAtExit close_at_exit(conn_);
+  Request r = ReadRequest(16, 0);
+  r.credit_bytes = 0xFFFFFFFFu;  // (2^32 - 2) / 65536 + 1 = 65536 credits
+  conn_->Submit(std::move(r), huge.Callback());
+  ASSERT_TRUE(WaitUntil([&] { return huge.calls() > 0 || wire_->sent_count() > 0; }));
+  if (wire_->sent_count() > 0) {
+    auto m = DecodeClientMessage(wire_->sent_at(0));
+    ASSERT_TRUE(m.ok());
+    ADD_FAILURE() << "sent with CreditCharge " << m->requests[0].header.credit_charge
+                  << " for a payload that needs 65536 credits";
+  } else {
+    EXPECT_FALSE(huge.result().ok());
+    EXPECT_EQ(huge.calls(), 1);
+  }
+}
+
 // A request blocked on credits fails promptly when the server hangs up.
 TEST_F(ConnectionSim, CreditWaitEndsWhenTheServerCloses) {
   StartConnection();
@@ -596,6 +620,33 @@ TEST_F(ConnectionSim, CloseIsIdempotent) {
   EXPECT_TRUE(conn_->close_reason().Is(Code::kCancelled));
   EXPECT_EQ(wire_->on_closed_calls(), 1);
   EXPECT_FALSE(conn_->connected());
+}
+
+// A callback may close the connection (on the receive thread): the other pending requests fail
+// once, with kDisconnected, after the callback returns.
+TEST_F(ConnectionSim, CloseFromACallback) {
+  StartConnection();
+  Outcome first, second;
+  conn_->Submit(EchoRequest(), [&](Result<Response> r) {
+    conn_->Close(Status(Code::kCancelled, 0, "test: closed from a callback"));
+    first.Callback()(std::move(r));
+  });
+  ClientRequest r0 = NextSingle();
+  ASSERT_TRUE(server_->Reply({InterimResponse(r0.header, 3, 2)}).ok());
+  ASSERT_TRUE(wire_->WaitIdle());
+  conn_->Submit(EchoRequest(), second.Callback());
+  (void)NextSingle();
+  ResponseOptions final_options;
+  final_options.async_id = 3;
+  ASSERT_TRUE(server_->Reply({EchoResponse(r0.header, final_options)}).ok());
+  ASSERT_TRUE(first.Wait());
+  ASSERT_TRUE(second.Wait());
+  EXPECT_TRUE(first.result().ok());
+  EXPECT_TRUE(second.status().Is(Code::kDisconnected)) << second.status().ToString();
+  ASSERT_TRUE(wire_->WaitClosed());
+  EXPECT_EQ(first.calls(), 1);
+  EXPECT_EQ(second.calls(), 1);
+  EXPECT_EQ(wire_->on_closed_calls(), 1);
 }
 
 // A response arriving after the connection was closed reaches nobody (the transport delivers no
