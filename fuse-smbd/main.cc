@@ -8,36 +8,6 @@
 #include "daemon.h"
 #include "options.h"
 
-namespace {
-
-// Overwrites password values in our own argv so that ps(1) and /proc/PID/cmdline of the daemon
-// do not show them (as mount.cifs does). Call after parsing.
-void ScrubPasswords(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    char* a = argv[i];
-    for (char* p = a; *p != '\0'; ++p) {
-      const bool at_start = p == a || p[-1] == ',';
-      size_t key = 0;
-      if (at_start && strncmp(p, "password=", 9) == 0) key = 9;
-      if (at_start && strncmp(p, "pass=", 5) == 0) key = 5;
-      if (key == 0) continue;
-      p += key;
-      while (*p != '\0') {
-        if (*p == ',' && p[1] == ',') {  // ",," is a comma inside the password
-          p[0] = p[1] = '*';
-          p += 2;
-          continue;
-        }
-        if (*p == ',') break;
-        *p++ = '*';
-      }
-      if (*p == '\0') break;
-    }
-  }
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   const char* slash = strrchr(argv[0], '/');
   const std::string_view prog = slash != nullptr ? slash + 1 : argv[0];
@@ -54,7 +24,7 @@ int main(int argc, char** argv) {
               err->message.c_str());
       return 1;
     }
-    ScrubPasswords(argc, argv);
+    fuse_smbd::ScrubPasswords(argc, argv);
     if (exit_now) return 0;
     for (const auto& w : config.warnings) {
       fprintf(stderr, "%.*s: warning: %s\n", static_cast<int>(prog.size()), prog.data(), w.c_str());

@@ -595,6 +595,31 @@ ConfigStatus ParseCommandLine(int argc, char** argv, bool helper, const Env& env
   return FinishConfig(config, env);
 }
 
+void ScrubPasswords(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    char* a = argv[i];
+    for (char* p = a; *p != '\0'; ++p) {
+      const bool glued = p == a + 2 && a[0] == '-' && a[1] == 'o';  // "-opassword=..."
+      const bool at_start = p == a || p[-1] == ',' || glued;
+      size_t key = 0;
+      if (at_start && strncmp(p, "password=", 9) == 0) key = 9;
+      if (at_start && strncmp(p, "pass=", 5) == 0) key = 5;
+      if (key == 0) continue;
+      p += key;
+      while (*p != '\0') {
+        if (*p == ',' && p[1] == ',') {  // ",," is a comma inside the password
+          p[0] = p[1] = '*';
+          p += 2;
+          continue;
+        }
+        if (*p == ',') break;
+        *p++ = '*';
+      }
+      if (*p == '\0') break;
+    }
+  }
+}
+
 std::string DescribeConfig(const MountConfig& c) {
   std::ostringstream o;
   o << "backend=" << (c.backend == Backend::kMemory ? "memory" : "smb");

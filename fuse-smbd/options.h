@@ -99,6 +99,10 @@ ConfigStatus ReadCredentialsFile(const std::string& path, bool allow_insecure,
 ConfigStatus ParseCommandLine(int argc, char** argv, bool helper, const Env& env,
                               MountConfig* config, bool* exit_now);
 
+// Overwrites the values of password=/pass= options in argv (in place, with '*') so that ps(1) and
+// /proc/PID/cmdline of the daemon do not show them, as mount.cifs does. Call after parsing.
+void ScrubPasswords(int argc, char** argv);
+
 // "backend=memory,cache=strict,actimeo=1,..." for logs and stats: every effective option, never the
 // password.
 std::string DescribeConfig(const MountConfig& config);

@@ -414,6 +414,16 @@ TEST(CommandLine, MountHelperUnknownOptionFails) {
   EXPECT_NE(err->message.find("weird"), std::string::npos);
 }
 
+TEST(CommandLine, PasswordsAreScrubbedFromArgv) {
+  std::vector<std::string> args = {"fuse-smbd", "//h/s", "/mnt", "-o",
+                                   "user=u,password=a,,b,ro", "-opass=xyz", "-o", "compass=1"};
+  auto argv = Argv(args);
+  ScrubPasswords(static_cast<int>(argv.size()), argv.data());
+  EXPECT_STREQ(argv[4], "user=u,password=****,ro");
+  EXPECT_STREQ(argv[5], "-opass=***");
+  EXPECT_STREQ(argv[7], "compass=1");
+}
+
 TEST(CommandLine, MissingMountpoint) {
   std::vector<std::string> args = {"fuse-smbd", "//h/s"};
   auto argv = Argv(args);
