@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "base/log.h"
+#include "smb2/cancel.h"
 #include "smb2/compound.h"
 #include "smb2/echo.h"
 #include "smb3/ntstatus.h"
@@ -158,7 +159,7 @@ void Connection::SubmitCompound(std::vector<Request> requests, bool related, Com
       std::copy(hdr.begin(), hdr.end(), r.message.begin());
       bool want_encrypt = !r.session_setup && sec && nonces && (sec->encrypt_all || r.encrypt);
       encrypt = encrypt || want_encrypt;
-      pending_[mid] = Pending{group, i, r.command, r.session_setup, want_encrypt, 0, deadline};
+      pending_[mid] = Pending{group, i, r.command, r.session_setup, want_encrypt, 0, r.tree_id, false, deadline};
       ++stats_.requests;
     }
   }
@@ -418,17 +419,67 @@ void Connection::SendEcho() {
   });
 }
 
+void Connection::Cancel(uint64_t message_id) {
+  smb2::Header h;
+  h.command = smb2::SMB2_CANCEL;
+  h.message_id = message_id;  // the canceled request's id: a CANCEL consumes no sequence number
+  bool encrypt;
+  std::shared_ptr<const SessionSecurity> sec;
+  std::shared_ptr<crypto::NonceSequence> nonces;
+  {
+    std::lock_guard lock(mu_);
+    auto it = pending_.find(message_id);
+    if (closed_ || it == pending_.end()) return;
+    it->second.cancel_sent = true;
+    if (it->second.async_id) {
+      h.flags |= smb2::SMB2_FLAGS_ASYNC_COMMAND;
+      h.async_id = it->second.async_id;
+    } else {
+      h.tree_id = it->second.tree_id;
+    }
+    h.session_id = session_id_;
+    encrypt = it->second.expect_encrypted;
+    sec = security_;
+    nonces = nonces_;
+  }
+  std::vector<uint8_t> msg;
+  ByteWriter w(msg);
+  smb2::EncodeHeader(h, w);
+  if (!smb2::EncodeCancelRequest(w).ok()) return;
+  Status s;
+  std::vector<uint8_t> sealed;
+  if (encrypt && sec && nonces) {
+    auto nonce = nonces->Next();
+    s = nonce.ok() ? crypto::EncryptMessage(sec->cipher, sec->encryption_key.view(), *nonce,
+                                            sec->session_id, msg, sealed)
+                   : nonce.status();
+  } else if (sec && sec->signing_required && !sec->signing_key.empty()) {
+    s = crypto::SignMessage(sec->signing_algorithm, sec->signing_key.view(), msg);
+  }
+  if (!s.ok()) return Close(s);
+  ByteView part = sealed.empty() ? ByteView(msg) : ByteView(sealed);
+  s = transport_->Send({&part, 1});
+  if (!s.ok()) Close(s);
+}
+
 void Connection::OnTick(std::chrono::steady_clock::time_point now) {
   ReceiveThreadScope scope;
   bool timed_out = false, send_echo = false;
+  std::vector<uint64_t> to_cancel;
   {
     std::lock_guard lock(mu_);
     if (closed_) return;
     for (auto& [mid, p] : pending_) {
-      if (now > p.deadline) {
-        timed_out = true;
-        break;
+      if (now <= p.deadline) continue;
+      if (p.async_id && !p.cancel_sent) {
+        // The server took it on asynchronously but has not finished: cancel it and give the
+        // server a grace period to answer STATUS_CANCELLED before giving up on the connection.
+        to_cancel.push_back(mid);
+        p.deadline = now + std::chrono::seconds(10);
+        continue;
       }
+      timed_out = true;
+      break;
     }
     // Keepalive: an idle connection sends ECHO every echo_interval; one that stays unanswered for
     // two intervals counts as dead.
@@ -440,6 +491,7 @@ void Connection::OnTick(std::chrono::steady_clock::time_point now) {
       }
     }
   }
+  for (uint64_t mid : to_cancel) Cancel(mid);
   if (timed_out) {
     // [MS-SMB2] 3.2.6.1: a request that outlives its expiration timer disconnects the connection.
     Close(Status(Code::kTimeout, 0, "server did not answer in time"));

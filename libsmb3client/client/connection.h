@@ -104,6 +104,10 @@ class Connection : public transport::TransportHandler,
   // Largest credit charge the server allows in one request (0 = multi-credit unsupported).
   void SetMultiCredit(bool supported) { multi_credit_ = supported; }
 
+  // Asks the server to cancel an outstanding request ([MS-SMB2] 3.2.4.24); its final response
+  // (usually STATUS_CANCELLED) still completes it. No effect when it is no longer outstanding.
+  void Cancel(uint64_t message_id);
+
   void Close(Status why);
   bool connected() const;
   Status close_reason() const;
@@ -124,6 +128,8 @@ class Connection : public transport::TransportHandler,
     bool session_setup = false;
     bool expect_encrypted = false;
     uint64_t async_id = 0;
+    uint32_t tree_id = 0;
+    bool cancel_sent = false;
     std::chrono::steady_clock::time_point deadline;
   };
 

@@ -458,3 +458,37 @@ TEST(SambaClientAnonymous, AnonymousCannotBeSigned) {
 
 }  // namespace
 }  // namespace smb3
+
+namespace smb3 {
+namespace {
+
+TEST(SambaClientInterfaces, MultichannelServerListsItsInterface) {
+  SambaOptions so;
+  so.global = {"server multi channel support = yes"};
+  auto s = StartOrDie(so);
+  ASSERT_TRUE(s);
+  auto c = ConnectOrDie(OptionsFor(*s));
+  ASSERT_TRUE(c);
+  auto ifs = c->QueryNetworkInterfaces();
+  ASSERT_TRUE(ifs.ok()) << ifs.status().ToString();
+  ASSERT_FALSE(ifs->empty());
+  bool loopback = false;
+  for (const auto& i : *ifs) loopback |= i.address == "127.0.0.1";
+  EXPECT_TRUE(loopback);
+  EXPECT_FALSE((*ifs)[0].rdma_capable);  // loopback has no RDMA
+}
+
+TEST(SambaClientInterfaces, SealAgainstServerWithEncryptionOffFailsClearly) {
+  SambaOptions so;
+  so.encrypt = "off";
+  auto s = StartOrDie(so);
+  ASSERT_TRUE(s);
+  auto o = OptionsFor(*s);
+  o.encryption = Want::kRequired;
+  auto c = Client::Connect(o);
+  ASSERT_FALSE(c.ok());  // never silently weaker than asked
+  EXPECT_EQ(c.status().code(), Code::kSecurity) << c.status().ToString();
+}
+
+}  // namespace
+}  // namespace smb3
