@@ -252,10 +252,21 @@ std::unique_ptr<SambaServer> SambaServer::Start(const SambaOptions& options, std
     return nullptr;
   }
   std::unique_ptr<SambaServer> server(new SambaServer(pattern));
+  server->options_ = options;
+  if (!server->RunStart(options.port, error)) {
+    server->Stop();
+    *error += "\nSambaServer: files kept in " + pattern;
+    server->dir_.clear();  // keep the directory for inspection
+    return nullptr;
+  }
+  return server;
+}
 
+bool SambaServer::RunStart(uint16_t port, std::string* error) {
+  const SambaOptions& options = options_;
   // --owner-pid: should this process die without running the destructor, smbd stops by itself.
-  std::vector<std::string> argv = {"bash",  SambaCtlPath(), "start",
-                                   pattern, "--owner-pid",  std::to_string(getpid())};
+  std::vector<std::string> argv = {"bash",        SambaCtlPath(), "start",
+                                   dir_.string(), "--owner-pid",  std::to_string(getpid())};
   auto add = [&argv](const char* flag, const std::string& value) {
     if (!value.empty()) {
       argv.emplace_back(flag);
@@ -271,7 +282,7 @@ std::unique_ptr<SambaServer> SambaServer::Start(const SambaOptions& options, std
   add("--user", options.user);
   if (options.share_size_mb > 0) add("--share-size-mb", std::to_string(options.share_size_mb));
   if (options.share_tmpfs) argv.emplace_back("--share-tmpfs");
-  if (options.port != 0) add("--port", std::to_string(options.port));
+  if (port != 0) add("--port", std::to_string(port));
   if (options.start_timeout_s > 0) add("--timeout", std::to_string(options.start_timeout_s));
   for (const auto& line : options.global) add("--set", line);
 
@@ -280,29 +291,33 @@ std::unique_ptr<SambaServer> SambaServer::Start(const SambaOptions& options, std
   int wait_s = options.start_timeout_s > 0 ? options.start_timeout_s : 20;
   run.timeout = std::chrono::seconds(2 * wait_s + 30);
   CommandResult started = RunCommand(argv, run);
-  server->running_ = true;  // even a failed start may have left something for stop to clean up
+  running_ = true;  // even a failed start may have left something for stop to clean up
   if (!started.ok()) {
     std::string stop_error;
-    server->Stop(&stop_error);
-    *error = "SambaServer: samba-ctl start " + pattern + " failed (exit " +
-             std::to_string(started.exit_code) + "); files kept in " + pattern + ":\n" +
-             started.output + stop_error;
-    server->dir_.clear();  // keep the directory for inspection
-    return nullptr;
+    Stop(&stop_error);
+    *error = "SambaServer: samba-ctl start " + dir_.string() + " failed (exit " +
+             std::to_string(started.exit_code) + "):\n" + started.output + stop_error;
+    return false;
   }
 
-  std::filesystem::path instance = server->dir_ / "instance";
-  std::string port = ReadKey(instance, "port");
-  server->port_ = static_cast<uint16_t>(std::atoi(port.c_str()));
-  server->user_ = ReadKey(server->credentials_path(), "username");
-  server->password_ = ReadKey(server->credentials_path(), "password");
-  server->domain_ = ReadKey(server->credentials_path(), "domain");
-  if (server->port_ == 0 || server->user_.empty() || server->password_.empty()) {
+  std::filesystem::path instance = dir_ / "instance";
+  port_ = static_cast<uint16_t>(std::atoi(ReadKey(instance, "port").c_str()));
+  user_ = ReadKey(credentials_path(), "username");
+  password_ = ReadKey(credentials_path(), "password");
+  domain_ = ReadKey(credentials_path(), "domain");
+  if (port_ == 0 || user_.empty() || password_.empty()) {
     *error = "SambaServer: samba-ctl started smbd but " + instance.string() + " or " +
-             server->credentials_path().string() + " lacks port/username/password";
-    return nullptr;
+             credentials_path().string() + " lacks port/username/password";
+    return false;
   }
-  return server;
+  return true;
+}
+
+bool SambaServer::Restart(std::string* error) {
+  std::string scratch;
+  if (error == nullptr) error = &scratch;
+  if (!Stop(error)) return false;
+  return RunStart(port_, error);
 }
 
 SambaServer::~SambaServer() {

@@ -75,6 +75,12 @@ class SambaServer {
   // Stops smbd now (idempotent). False, with the reason in *error, if samba-ctl stop failed.
   bool Stop(std::string* error = nullptr);
 
+  // Stops smbd (if running) and starts it again in the same directory, on the same port, with the
+  // same options and password: for reconnect tests. Files in the share survive, except on a tmpfs
+  // share (share_size_mb, share_tmpfs), which comes back empty. False, with the reason in *error,
+  // if either step failed (e.g. the port was taken meanwhile).
+  bool Restart(std::string* error = nullptr);
+
   const std::string& host() const { return host_; }  // "127.0.0.1"
   uint16_t port() const { return port_; }
   const std::string& user() const { return user_; }
@@ -109,8 +115,11 @@ class SambaServer {
 
  private:
   explicit SambaServer(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  // samba-ctl start with options_ on `port` (0: any); fills port_, user_, password_, domain_.
+  bool RunStart(uint16_t port, std::string* error);
 
   std::filesystem::path dir_;
+  SambaOptions options_;
   bool running_ = false;
   std::string host_ = "127.0.0.1";
   uint16_t port_ = 0;

@@ -365,6 +365,24 @@ TEST(SambaHarness, StopIsIdempotentAndEndsService) {
   EXPECT_TRUE(again.ok()) << again.output;
 }
 
+TEST(SambaHarness, RestartKeepsPortPasswordAndFiles) {
+  SambaOptions options;
+  options.password = "Restart-Pw-7";
+  auto server = StartOrFail(options);
+  ASSERT_NE(server, nullptr);
+  const uint16_t port = server->port();
+  const std::string data = RandomBytes(256 * 1024, 7);
+  ExpectRoundTrip(*server, {}, "before-restart.bin", data);
+  std::string error;
+  ASSERT_TRUE(server->Restart(&error)) << error;
+  EXPECT_EQ(server->port(), port);
+  EXPECT_EQ(server->password(), "Restart-Pw-7");
+  std::filesystem::path back = server->dir() / "after-restart.bin";
+  CommandResult r = server->Smbclient({"-c", "get before-restart.bin " + back.string()});
+  ASSERT_TRUE(r.ok()) << r.output << server->LogTail();
+  EXPECT_EQ(ReadFile(back), data);
+}
+
 TEST(SambaHarness, ServersStartInParallelOnDistinctPorts) {
   constexpr int kServers = 3;
   std::vector<std::unique_ptr<SambaServer>> servers(kServers);
