@@ -27,11 +27,14 @@ Result<OplockBreakNotification> DecodeOplockLayout(ByteView message, const char*
 
 }  // namespace
 
-bool IsBreakNotification(ByteView message) {
+bool IsUnsolicitedMessage(ByteView message) {
   if (message.size() < kHeaderSize) return false;
-  return LoadU16(&message[kOffsetCommand]) == SMB2_OPLOCK_BREAK &&
-         LoadU64(&message[kOffsetMessageId]) == kUnsolicitedMessageId &&
+  return LoadU64(&message[kOffsetMessageId]) == kUnsolicitedMessageId &&
          (LoadU32(&message[kOffsetFlags]) & SMB2_FLAGS_SERVER_TO_REDIR) != 0;
+}
+
+bool IsBreakNotification(ByteView message) {
+  return IsUnsolicitedMessage(message) && LoadU16(&message[kOffsetCommand]) == SMB2_OPLOCK_BREAK;
 }
 
 Result<std::variant<OplockBreakNotification, LeaseBreakNotification>> DecodeBreakNotification(
@@ -115,6 +118,26 @@ Result<LeaseBreakResponse> DecodeLeaseBreakResponse(ByteView message) {
   out.lease_state = r.U32();
   r.U64();  // LeaseDuration
   if (!r.ok()) return Status::Protocol("lease break response: truncated");
+  return out;
+}
+
+// [MS-SMB2] 2.2.44.1
+Result<ServerToClientNotification> DecodeServerToClientNotification(ByteView message) {
+  constexpr size_t kFixedSize = 8;  // StructureSize, Reserved, NotificationType
+  if (message.size() < kHeaderSize + kFixedSize) {
+    return Status::Protocol("server to client notification: truncated");
+  }
+  ByteReader r(message);
+  r.Seek(kHeaderSize);
+  const uint16_t structure_size = r.U16();
+  r.U16();  // Reserved
+  ServerToClientNotification out;
+  out.notification_type = r.U32();
+  if (structure_size < kFixedSize) {
+    return Status::Protocol("server to client notification: bad StructureSize");
+  }
+  out.notification = r.Bytes(structure_size - kFixedSize);
+  if (!r.ok()) return Status::Protocol("server to client notification: Notification out of bounds");
   return out;
 }
 

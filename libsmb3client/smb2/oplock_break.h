@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// [MS-SMB2] 2.2.23 OPLOCK_BREAK notifications (oplock and lease), 2.2.24 acknowledgments and
-// 2.2.25 responses. A notification arrives unsolicited with MessageId 0xFFFFFFFFFFFFFFFF
-// ([MS-SMB2] 3.2.5.19); the acknowledgment's response carries the ordinary MessageId.
+// Unsolicited server messages: [MS-SMB2] 2.2.23 OPLOCK_BREAK notifications (oplock and lease),
+// with the 2.2.24 acknowledgments and 2.2.25 responses, and the 2.2.44 SERVER_TO_CLIENT
+// notification. Both notifications arrive with MessageId 0xFFFFFFFFFFFFFFFF ([MS-SMB2] 3.2.5.19,
+// 3.2.5.20); an acknowledgment's response carries the ordinary MessageId.
 #pragma once
 
 #include <array>
@@ -20,6 +21,9 @@ inline constexpr uint64_t kUnsolicitedMessageId = 0xFFFFFFFFFFFFFFFFULL;
 
 // [MS-SMB2] 2.2.23.2 Flags.
 inline constexpr uint32_t SMB2_NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED = 0x00000001;
+
+// [MS-SMB2] 2.2.44.1 NotificationType.
+inline constexpr uint32_t SmbNotifySessionClosed = 0x00000000;
 
 // [MS-SMB2] 2.2.23.1 (notification) and 2.2.25.1 (response): same layout.
 struct OplockBreakNotification {
@@ -55,6 +59,16 @@ struct LeaseBreakResponse {
   uint32_t lease_state = 0;
 };
 
+// [MS-SMB2] 2.2.44.1
+struct ServerToClientNotification {
+  uint32_t notification_type = 0;
+  ByteView notification;  // e.g. 2.2.44.2 SMB2_NOTIFY_SESSION_CLOSED; view into the message
+};
+
+// True when `message` is a server message with MessageId 0xFFFFFFFFFFFFFFFF: a break or
+// server-to-client notification that answers no request.
+bool IsUnsolicitedMessage(ByteView message);
+
 // True when `message` is an SMB2 OPLOCK_BREAK sent by the server with MessageId
 // 0xFFFFFFFFFFFFFFFF, i.e. a break notification rather than an acknowledgment's response.
 bool IsBreakNotification(ByteView message);
@@ -76,5 +90,9 @@ Status EncodeLeaseBreakAcknowledgment(const LeaseBreakAcknowledgment& ack, ByteW
 // Errors: kProtocol when StructureSize is not 24 (oplock) / 36 (lease) or the body is truncated.
 Result<OplockBreakResponse> DecodeOplockBreakResponse(ByteView message);
 Result<LeaseBreakResponse> DecodeLeaseBreakResponse(ByteView message);
+
+// Parses a SERVER_TO_CLIENT notification: StructureSize covers the 8 fixed bytes plus the
+// Notification, which must lie within the message. Errors: kProtocol.
+Result<ServerToClientNotification> DecodeServerToClientNotification(ByteView message);
 
 }  // namespace smb3::smb2

@@ -194,5 +194,35 @@ TEST(OplockBreak, DecodesResponses) {
   EXPECT_TRUE(DecodeLeaseBreakResponse(lease).status().Is(Code::kProtocol));
 }
 
+std::vector<uint8_t> SessionClosedNotification() {
+  // [MS-SMB2] 2.2.44.1 with a 2.2.44.2 SMB2_NOTIFY_SESSION_CLOSED: StructureSize 12.
+  std::vector<uint8_t> m =
+      WithHeader(SMB2_SERVER_TO_CLIENT_NOTIFICATION, true, kUnsolicitedMessageId);
+  m.insert(m.end(), {12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+  return m;
+}
+
+TEST(ServerToClientNotification, DecodesSessionClosed) {
+  std::vector<uint8_t> m = SessionClosedNotification();
+  EXPECT_TRUE(IsUnsolicitedMessage(m));
+  EXPECT_FALSE(IsBreakNotification(m));
+  auto r = DecodeServerToClientNotification(m);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->notification_type, SmbNotifySessionClosed);
+  EXPECT_EQ(r->notification.size(), 4u);
+  EXPECT_EQ(r->notification.data(), m.data() + kHeaderSize + 8);
+  EXPECT_FALSE(IsUnsolicitedMessage(WithHeader(SMB2_ECHO, true, 3)));
+}
+
+TEST(ServerToClientNotification, TruncationAndBadSizes) {
+  ExpectEveryPrefixFails(SessionClosedNotification(),
+                         [](ByteView v) { return DecodeServerToClientNotification(v); });
+  for (uint16_t size : {0, 7, 13, 0xFFFF}) {
+    std::vector<uint8_t> m = SessionClosedNotification();
+    StoreU16(&m[kHeaderSize], size);
+    EXPECT_TRUE(DecodeServerToClientNotification(m).status().Is(Code::kProtocol)) << size;
+  }
+}
+
 }  // namespace
 }  // namespace smb3::smb2
