@@ -131,7 +131,8 @@ void Connection::OnReceivesPosted(uint32_t count) {
 Status Connection::OnReceive(ByteView message, Timestamp now,
                              std::optional<uint32_t> invalidated_token) {
   if (state_ == State::kDisconnected) return error_;
-  if (receives_posted_ == 0) return Fail(Status::Invalid("smbd: receive completed but none posted"));
+  if (receives_posted_ == 0)
+    return Fail(Status::Invalid("smbd: receive completed but none posted"));
   --receives_posted_;
   ++counters_.messages_received;
   counters_.bytes_received += message.size();
@@ -250,8 +251,8 @@ Status Connection::OnDataTransfer(ByteView message, Timestamp now,
     ++counters_.fragments_received;
   }
   // A message without data (credits, keepalive answer) carries no part of an upper-layer message,
-  // even in the middle of a fragmented one: a peer's credit and keepalive path need not wait for its
-  // fragmenter, so such a message leaves the sequence alone rather than ending it.
+  // even in the middle of a fragmented one: a peer's credit and keepalive path need not wait for
+  // its fragmenter, so such a message leaves the sequence alone rather than ending it.
   if (invalidated_token) invalidated_token_ = invalidated_token;
   if (m.data_length > 0 && m.remaining_data_length == 0) {
     ++counters_.upper_messages_received;

@@ -47,23 +47,32 @@ enum class State : uint8_t {
 
 // Counters for stats; monotonic over the connection's life.
 struct Counters {
-  uint64_t messages_sent = 0;           // SMBD messages handed out by NextSend (negotiate included)
-  uint64_t bytes_sent = 0;              // their wire bytes
-  uint64_t messages_received = 0;       // SMBD messages consumed by OnReceive
-  uint64_t bytes_received = 0;          // their wire bytes
-  uint64_t upper_messages_sent = 0;     // upper-layer messages fully handed out
-  uint64_t upper_messages_received = 0; // upper-layer messages reassembled
-  uint64_t fragments_sent = 0;          // data-bearing messages sent
-  uint64_t fragments_received = 0;      // data-bearing messages received
-  uint64_t fragmented_messages_received = 0;  // reassembled from more than one fragment
-  uint64_t credits_granted = 0;         // receive credits we granted the peer
-  uint64_t credits_received = 0;        // send credits the peer granted us
-  uint64_t send_credits_used = 0;       // messages sent under a send credit
-  uint64_t send_credit_stalls = 0;      // times sending stopped for lack of a usable send credit
-  uint64_t empty_messages_sent = 0;     // messages without data (credits, keepalive answers)
-  uint64_t keepalives_sent = 0;         // messages with SMB_DIRECT_RESPONSE_REQUESTED
+  // SMBD messages handed out by NextSend (the negotiate request included), and their bytes.
+  uint64_t messages_sent = 0;
+  uint64_t bytes_sent = 0;
+  // SMBD messages consumed by OnReceive, and their bytes.
+  uint64_t messages_received = 0;
+  uint64_t bytes_received = 0;
+  // Upper-layer messages fully sent / reassembled.
+  uint64_t upper_messages_sent = 0;
+  uint64_t upper_messages_received = 0;
+  // Data-bearing messages sent / received, and upper-layer messages that took several.
+  uint64_t fragments_sent = 0;
+  uint64_t fragments_received = 0;
+  uint64_t fragmented_messages_received = 0;
+  // Receive credits we granted the peer; send credits it granted us; send credits we spent.
+  uint64_t credits_granted = 0;
+  uint64_t credits_received = 0;
+  uint64_t send_credits_used = 0;
+  // Times sending stopped for want of a usable send credit (counted once per stall).
+  uint64_t send_credit_stalls = 0;
+  // Messages without data (credit grants, answers to SMB_DIRECT_RESPONSE_REQUESTED).
+  uint64_t empty_messages_sent = 0;
+  // Our keepalives (SMB_DIRECT_RESPONSE_REQUESTED set) and the peer's.
+  uint64_t keepalives_sent = 0;
   uint64_t keepalive_requests_received = 0;
-  uint64_t receives_posted = 0;         // receive buffers reported by OnReceivesPosted
+  // Receive buffers reported by OnReceivesPosted.
+  uint64_t receives_posted = 0;
 };
 
 // An upper-layer message reassembled from one or more data transfer messages.
@@ -176,11 +185,11 @@ class Connection {
   Counters counters_;
 
   // Credits ([MS-SMBD] 3.1.1.1).
-  uint32_t send_credits_ = 0;        // Connection.SendCredits
-  uint32_t receives_posted_ = 0;     // receives the transport holds posted
-  uint32_t peer_credits_ = 0;        // Connection.ReceiveCredits as the peer sees them
+  uint32_t send_credits_ = 0;           // Connection.SendCredits
+  uint32_t receives_posted_ = 0;        // receives the transport holds posted
+  uint32_t peer_credits_ = 0;           // Connection.ReceiveCredits as the peer sees them
   uint16_t receive_credit_target_ = 1;  // Connection.ReceiveCreditTarget
-  bool stalled_ = false;             // a stall is counted once until a send succeeds
+  bool stalled_ = false;                // a stall is counted once until a send succeeds
   bool peer_sent_data_transfer_ = false;
 
   // Sending.
@@ -188,10 +197,10 @@ class Connection {
   bool negotiate_sent_ = false;
   std::deque<Outgoing> send_queue_;  // Connection.SendQueue
   size_t queued_bytes_ = 0;
-  bool send_immediate_ = false;      // Connection.SendImmediate: the peer asked for a response
+  bool send_immediate_ = false;  // Connection.SendImmediate: the peer asked for a response
 
   // Receiving.
-  std::vector<uint8_t> reassembly_;  // Connection.FragmentReassemblyBuffer
+  std::vector<uint8_t> reassembly_;    // Connection.FragmentReassemblyBuffer
   uint32_t reassembly_remaining_ = 0;  // Connection.FragmentReassemblyRemaining
   bool reassembling_ = false;
   uint32_t reassembly_fragments_ = 0;

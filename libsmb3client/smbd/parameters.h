@@ -42,12 +42,12 @@ struct Parameters {
 
 // The values in force once the negotiation succeeded ([MS-SMBD] 3.1.5.7, 3.1.4.7).
 struct NegotiatedParameters {
-  uint16_t protocol = 0;                   // Connection.Protocol (0x0100)
-  uint32_t max_send_size = 0;              // our largest message, header included
-  uint32_t max_receive_size = 0;           // the peer's largest message to us
-  uint32_t max_fragmented_send_size = 0;   // the largest upper-layer message we may send
-  uint32_t max_fragmented_recv_size = 0;   // the largest upper-layer message we reassemble
-  uint32_t max_read_write_size = 0;        // the largest RDMA transfer for one READ/WRITE
+  uint16_t protocol = 0;                  // Connection.Protocol (0x0100)
+  uint32_t max_send_size = 0;             // our largest message, header included
+  uint32_t max_receive_size = 0;          // the peer's largest message to us
+  uint32_t max_fragmented_send_size = 0;  // the largest upper-layer message we may send
+  uint32_t max_fragmented_recv_size = 0;  // the largest upper-layer message we reassemble
+  uint32_t max_read_write_size = 0;       // the largest RDMA transfer for one READ/WRITE
   Duration keepalive_interval{};
 };
 

@@ -137,7 +137,8 @@ Result<NegotiateResponse> DecodeNegotiateResponse(ByteView message) {
 // [MS-SMBD] 3.1.5.7: the peer promised (2.2.2) to send no more than we can receive.
 Status CheckNegotiateResponse(const NegotiateResponse& response, uint32_t our_max_receive_size) {
   if (response.preferred_send_size > our_max_receive_size) {
-    return Status::Protocol("smbd negotiate response: PreferredSendSize exceeds our MaxReceiveSize");
+    return Status::Protocol(
+        "smbd negotiate response: PreferredSendSize exceeds our MaxReceiveSize");
   }
   return Status::Ok();
 }
@@ -172,7 +173,8 @@ Result<DataTransfer> DecodeDataTransfer(ByteView message) {
     return Status::Protocol("smbd data transfer: DataOffset inside the header");
   }
   auto data = Slice(message, m.data_offset, m.data_length);
-  if (!data) return Status::Protocol("smbd data transfer: DataOffset + DataLength past the message");
+  if (!data)
+    return Status::Protocol("smbd data transfer: DataOffset + DataLength past the message");
   m.data = *data;
   return m;
 }

@@ -3,8 +3,8 @@
 // The buffer descriptor of 2.2.3.1 lives in smb2/channel.h (the upper layer embeds it).
 //
 // Pure functions, no state. Decoders check everything that can be checked without connection state
-// (sizes, versions, alignment, bounds) and return kProtocol naming the violated rule; the rules that
-// need negotiated values (MaxReceiveSize, MaxFragmentedSize, credits) are the engine's.
+// (sizes, versions, alignment, bounds) and return kProtocol naming the violated rule; the rules
+// that need negotiated values (MaxReceiveSize, MaxFragmentedSize, credits) are the engine's.
 #pragma once
 
 #include <cstddef>
@@ -21,8 +21,8 @@ inline constexpr uint16_t kSmbDirectVersion1 = 0x0100;
 // [MS-SMBD] 2.2.3 Flags.
 inline constexpr uint16_t SMB_DIRECT_RESPONSE_REQUESTED = 0x0001;
 
-inline constexpr size_t kNegotiateRequestSize = 20;   // [MS-SMBD] 2.2.1
-inline constexpr size_t kNegotiateResponseSize = 32;  // [MS-SMBD] 2.2.2
+inline constexpr size_t kNegotiateRequestSize = 20;    // [MS-SMBD] 2.2.1
+inline constexpr size_t kNegotiateResponseSize = 32;   // [MS-SMBD] 2.2.2
 inline constexpr size_t kDataTransferHeaderSize = 20;  // [MS-SMBD] 2.2.3, up to DataLength
 // [MS-SMBD] 3.1.5.4: DataOffset SHOULD be 24 (the header plus 4 bytes of padding).
 inline constexpr size_t kDataTransferDataOffset = 24;
@@ -99,18 +99,18 @@ constexpr size_t DataTransferSize(size_t payload_size) {
 Result<NegotiateRequest> DecodeNegotiateRequest(ByteView message);
 
 // [MS-SMBD] 3.1.5.7 checks that need no local state. Errors: kNtStatus with the peer's Status when
-// it is not STATUS_SUCCESS (checked first: a refusal zeroes the other fields); kProtocol for a message
-// shorter than 32 bytes, NegotiatedVersion not 0x0100, CreditsRequested 0, CreditsGranted 0,
-// MaxReceiveSize < 128, MaxFragmentedSize < 131072. The check of PreferredSendSize against the local
-// MaxReceiveSize is CheckNegotiateResponse's.
+// it is not STATUS_SUCCESS (checked first: a refusal zeroes the other fields); kProtocol for a
+// message shorter than 32 bytes, NegotiatedVersion not 0x0100, CreditsRequested 0, CreditsGranted
+// 0, MaxReceiveSize < 128, MaxFragmentedSize < 131072. The check of PreferredSendSize against the
+// local MaxReceiveSize is CheckNegotiateResponse's.
 Result<NegotiateResponse> DecodeNegotiateResponse(ByteView message);
 // Errors (kProtocol): PreferredSendSize greater than the MaxReceiveSize we offered.
 Status CheckNegotiateResponse(const NegotiateResponse& response, uint32_t our_max_receive_size);
 
 // [MS-SMBD] 3.1.5.8 checks that need no local state. Errors (kProtocol): shorter than 20 bytes,
-// CreditsRequested 0, DataOffset not 8-byte aligned, a payload that starts inside the header or ends
-// past the message, RemainingDataLength non-zero on a message without data. The returned `data`
-// views `message`.
+// CreditsRequested 0, DataOffset not 8-byte aligned, a payload that starts inside the header or
+// ends past the message, RemainingDataLength non-zero on a message without data. The returned
+// `data` views `message`.
 Result<DataTransfer> DecodeDataTransfer(ByteView message);
 
 }  // namespace smb3::smbd

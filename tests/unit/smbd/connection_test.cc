@@ -38,8 +38,8 @@ TEST(SmbdConnection, CreateRejectsParametersMsSmbdForbids) {
   };
   EXPECT_TRUE(with([](Parameters& p) { p.max_send_size = 127; }).Is(Code::kInvalidArgument));
   EXPECT_TRUE(with([](Parameters& p) { p.max_receive_size = 511; }).Is(Code::kInvalidArgument));
-  EXPECT_TRUE(with([](Parameters& p) { p.max_fragmented_recv_size = 131071; })
-                  .Is(Code::kInvalidArgument));
+  EXPECT_TRUE(
+      with([](Parameters& p) { p.max_fragmented_recv_size = 131071; }).Is(Code::kInvalidArgument));
   EXPECT_TRUE(with([](Parameters& p) { p.receive_credit_max = 0; }).Is(Code::kInvalidArgument));
   EXPECT_TRUE(with([](Parameters& p) { p.send_credit_target = 0; }).Is(Code::kInvalidArgument));
   EXPECT_TRUE(with([](Parameters& p) { p.keepalive_interval = {}; }).Is(Code::kInvalidArgument));
@@ -374,11 +374,7 @@ TEST(SmbdConnection, FragmentsFillMaxSendSize) {
     std::vector<uint32_t> lengths;
   };
   const Case cases[] = {
-      {1, {1}},
-      {1340, {1340}},
-      {1341, {1340, 1}},
-      {2680, {1340, 1340}},
-      {2681, {1340, 1340, 1}},
+      {1, {1}}, {1340, {1340}}, {1341, {1340, 1}}, {2680, {1340, 1340}}, {2681, {1340, 1340, 1}},
   };
   for (const Case& k : cases) {
     Connection c = Connected();
@@ -455,8 +451,7 @@ Status FeedFragmented(Connection& c, const std::vector<uint8_t>& message, size_t
   while (at < message.size()) {
     size_t n = std::min(fragment, message.size() - at);
     uint32_t remaining = static_cast<uint32_t>(message.size() - at - n);
-    Status s = c.OnReceive(
-        PeerMessage(1, ByteView(message).subspan(at, n), remaining), At({}));
+    Status s = c.OnReceive(PeerMessage(1, ByteView(message).subspan(at, n), remaining), At({}));
     if (!s.ok()) return s;
     at += n;
     if (c.ReceivesWanted() > 0) c.OnReceivesPosted(c.ReceivesWanted());

@@ -101,18 +101,19 @@ TEST(NegotiateRequest, ReceiverRules) {
   };
   EXPECT_TRUE(with([](NegotiateRequest& q) { q.max_version = 0x0200; }).ok());
   EXPECT_TRUE(with([](NegotiateRequest& q) { q.min_version = 0x0001; }).ok());
-  EXPECT_TRUE(with([](NegotiateRequest& q) { q.min_version = 0x0101; q.max_version = 0x0200; })
+  EXPECT_TRUE(with([](NegotiateRequest& q) {
+                q.min_version = 0x0101;
+                q.max_version = 0x0200;
+              })
                   .status()
                   .IsNt(kStatusNotSupported));
   EXPECT_TRUE(with([](NegotiateRequest& q) { q.min_version = q.max_version = 0x00FF; })
                   .status()
                   .IsNt(kStatusNotSupported));
-  EXPECT_TRUE(with([](NegotiateRequest& q) { q.credits_requested = 0; })
-                  .status()
-                  .Is(Code::kProtocol));
-  EXPECT_TRUE(with([](NegotiateRequest& q) { q.max_receive_size = 127; })
-                  .status()
-                  .Is(Code::kProtocol));
+  EXPECT_TRUE(
+      with([](NegotiateRequest& q) { q.credits_requested = 0; }).status().Is(Code::kProtocol));
+  EXPECT_TRUE(
+      with([](NegotiateRequest& q) { q.max_receive_size = 127; }).status().Is(Code::kProtocol));
   EXPECT_TRUE(with([](NegotiateRequest& q) { q.max_receive_size = 128; }).ok());
   EXPECT_TRUE(with([](NegotiateRequest& q) { q.max_fragmented_size = 131071; })
                   .status()
@@ -152,11 +153,12 @@ TEST(NegotiateResponse, ReceiverRules) {
     mutate(r);
     return DecodeNegotiateResponse(Encode(r)).status();
   };
-  EXPECT_TRUE(with([](NegotiateResponse& r) { r.negotiated_version = 0x0200; }).Is(Code::kProtocol));
+  EXPECT_TRUE(
+      with([](NegotiateResponse& r) { r.negotiated_version = 0x0200; }).Is(Code::kProtocol));
   EXPECT_TRUE(with([](NegotiateResponse& r) { r.max_receive_size = 127; }).Is(Code::kProtocol));
   EXPECT_TRUE(with([](NegotiateResponse& r) { r.max_receive_size = 128; }).ok());
-  EXPECT_TRUE(with([](NegotiateResponse& r) { r.max_fragmented_size = 131071; })
-                  .Is(Code::kProtocol));
+  EXPECT_TRUE(
+      with([](NegotiateResponse& r) { r.max_fragmented_size = 131071; }).Is(Code::kProtocol));
   EXPECT_TRUE(with([](NegotiateResponse& r) { r.credits_granted = 0; }).Is(Code::kProtocol));
   EXPECT_TRUE(with([](NegotiateResponse& r) { r.credits_requested = 0; }).Is(Code::kProtocol));
   // 3.1.5.3: a refusal zeroes everything but the versions and Status; the Status is what we report.
@@ -244,8 +246,8 @@ TEST(DataTransfer, FragmentCarriesRemainingDataLength) {
 TEST(DataTransfer, EncodeRefusesASmallBuffer) {
   std::vector<uint8_t> payload = Payload(100);
   std::vector<uint8_t> buf(123);
-  EXPECT_TRUE(EncodeDataTransfer({}, payload, MutableByteView(buf)).status().Is(
-      Code::kInvalidArgument));
+  EXPECT_TRUE(
+      EncodeDataTransfer({}, payload, MutableByteView(buf)).status().Is(Code::kInvalidArgument));
   std::vector<uint8_t> exact(124);
   EXPECT_TRUE(EncodeDataTransfer({}, payload, MutableByteView(exact)).ok());
 }
@@ -279,12 +281,12 @@ TEST(DataTransfer, ReceiverRules) {
   };
   auto status = [](const std::vector<uint8_t>& m) { return DecodeDataTransfer(m).status(); };
   EXPECT_TRUE(status(message(1, 0, 24, 8, 32)).ok());
-  EXPECT_TRUE(status(message(0, 0, 24, 8, 32)).Is(Code::kProtocol));     // CreditsRequested 0
-  EXPECT_TRUE(status(message(1, 0, 28, 4, 32)).Is(Code::kProtocol));     // not 8-byte aligned
-  EXPECT_TRUE(status(message(1, 0, 24, 9, 32)).Is(Code::kProtocol));     // one byte past the end
-  EXPECT_TRUE(status(message(1, 0, 32, 0, 32)).ok());                    // no data: offset unused
-  EXPECT_TRUE(status(message(1, 0, 16, 8, 32)).Is(Code::kProtocol));     // payload in the header
-  EXPECT_TRUE(status(message(1, 5, 0, 0, 20)).Is(Code::kProtocol));      // remaining, no data
+  EXPECT_TRUE(status(message(0, 0, 24, 8, 32)).Is(Code::kProtocol));  // CreditsRequested 0
+  EXPECT_TRUE(status(message(1, 0, 28, 4, 32)).Is(Code::kProtocol));  // not 8-byte aligned
+  EXPECT_TRUE(status(message(1, 0, 24, 9, 32)).Is(Code::kProtocol));  // one byte past the end
+  EXPECT_TRUE(status(message(1, 0, 32, 0, 32)).ok());                 // no data: offset unused
+  EXPECT_TRUE(status(message(1, 0, 16, 8, 32)).Is(Code::kProtocol));  // payload in the header
+  EXPECT_TRUE(status(message(1, 5, 0, 0, 20)).Is(Code::kProtocol));   // remaining, no data
   EXPECT_TRUE(status(message(1, 0, 0xFFFFFFF8u, 16, 32)).Is(Code::kProtocol));  // offset wraps
   EXPECT_TRUE(status(message(1, 0, 24, 0xFFFFFFF0u, 32)).Is(Code::kProtocol));  // length wraps
   EXPECT_TRUE(status(message(1, 0, 32, 0, 32)).ok());

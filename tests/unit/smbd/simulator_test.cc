@@ -223,13 +223,15 @@ void RunSimulation(uint32_t seed, Counters* totals_out) {
     // SMB_DIRECT_RESPONSE_REQUESTED must go out on messages of their own.
     if (client.state() == State::kConnected && client_queued < kMessages &&
         client.queued_bytes() < 2 * 1048576 && pick(0, 40) == 0) {
-      ASSERT_TRUE(client.QueueSend(Pattern(client_sizes[client_queued],
-                                           static_cast<uint32_t>(client_queued)))
-                      .ok());
+      ASSERT_TRUE(
+          client
+              .QueueSend(Pattern(client_sizes[client_queued], static_cast<uint32_t>(client_queued)))
+              .ok());
       ++client_queued;
     }
     if (client.state() == State::kConnected && server_queued < kMessages && server.queued() < 3) {
-      server.Queue(Pattern(server_sizes[server_queued], static_cast<uint32_t>(1000 + server_queued)));
+      server.Queue(
+          Pattern(server_sizes[server_queued], static_cast<uint32_t>(1000 + server_queued)));
       ++server_queued;
     }
 
@@ -241,8 +243,8 @@ void RunSimulation(uint32_t seed, Counters* totals_out) {
       const uint32_t grant_before = client.peer_credits();
       auto sent = client.NextSend(now);
       if (!sent) break;
-      to_server.push_back({std::move(*sent),
-                           static_cast<uint16_t>(client.peer_credits() - grant_before)});
+      to_server.push_back(
+          {std::move(*sent), static_cast<uint16_t>(client.peer_credits() - grant_before)});
     }
     for (int n = pick(0, 8); n > 0; --n) {
       auto sent = server.NextSend();
@@ -265,7 +267,8 @@ void RunSimulation(uint32_t seed, Counters* totals_out) {
 
     while (auto m = client.NextReassembled()) {
       ASSERT_LT(client_got, kMessages);
-      ASSERT_EQ(m->data, Pattern(server_sizes[client_got], static_cast<uint32_t>(1000 + client_got)))
+      ASSERT_EQ(m->data,
+                Pattern(server_sizes[client_got], static_cast<uint32_t>(1000 + client_got)))
           << "message " << client_got;
       ++client_got;
     }
