@@ -4,6 +4,7 @@
 #include <cerrno>
 
 #include "transport/rdma/verbs_endpoint.h"
+#include "transport/rdma/verbs_impl.h"
 
 namespace smb3::transport::rdma {
 
@@ -38,6 +39,8 @@ Status VerbsStatus(int rc, const char* where) {
   return ErrnoStatus(rc > 0 ? rc : errno, where);
 }
 
+namespace verbs {
+
 WcStatus FromIbv(ibv_wc_status s) {
   switch (s) {
     case IBV_WC_SUCCESS:
@@ -67,4 +70,5 @@ WcStatus FromIbv(ibv_wc_status s) {
   }
 }
 
+}  // namespace verbs
 }  // namespace smb3::transport::rdma

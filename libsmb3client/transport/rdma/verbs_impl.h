@@ -87,6 +87,8 @@ class QueuePair {
 };
 
 uint32_t ToIbvAccess(uint32_t access);
+// A completion's status, the one mapping from ibv_wc_status.
+WcStatus FromIbv(ibv_wc_status s);
 
 class VerbsRegion final : public MemoryRegion {
  public:
