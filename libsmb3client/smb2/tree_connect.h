@@ -62,8 +62,9 @@ struct TreeConnectResponse {
   uint32_t maximal_access = 0;
 };
 
-// Writes the body after the header already in `w`. Errors: kInvalidArgument for an empty path,
-// a path that is not valid UTF-8 or longer than 65535 bytes in UTF-16, or the extension flag.
+// Writes the body after the header already in `w`. Errors: kInvalidArgument for a path not of
+// the form "\\server\share" (server under 256 characters, share 1..80), not valid UTF-8, or the
+// extension flag.
 Status EncodeTreeConnectRequest(const TreeConnectRequest& request, ByteWriter& w);
 
 // Errors: kProtocol when StructureSize is not 16, the body is truncated or ShareType is unknown.

@@ -99,8 +99,19 @@ TEST(TreeConnectRequest, RejectsBadArguments) {
   req.flags = SMB2_TREE_CONNECT_FLAG_EXTENSION_PRESENT;
   EXPECT_TRUE(EncodeTreeConnectRequest(req, w).Is(Code::kInvalidArgument));
   req.flags = 0;
-  req.path.assign(40000, 'a');  // 80000 bytes in UTF-16
-  EXPECT_TRUE(EncodeTreeConnectRequest(req, w).Is(Code::kInvalidArgument));
+  for (const std::string& bad :
+       {std::string("\\\\srv"), std::string("\\\\srv\\"), std::string("\\\\\\share"),
+        std::string("\\srv\\share"), std::string("srv\\share"), std::string("\\\\srv\\share\\dir"),
+        "\\\\" + std::string(256, 's') + "\\share", "\\\\srv\\" + std::string(81, 'x'),
+        std::string(40000, 'a')}) {
+    req.path = bad;
+    EXPECT_TRUE(EncodeTreeConnectRequest(req, w).Is(Code::kInvalidArgument)) << bad.substr(0, 40);
+  }
+  for (const std::string& good : {"\\\\" + std::string(255, 's') + "\\" + std::string(80, 'x'),
+                                  std::string("\\\\fe80::1\\IPC$")}) {
+    req.path = good;
+    EXPECT_TRUE(EncodeTreeConnectRequest(req, w).ok()) << good.substr(0, 40);
+  }
 }
 
 std::vector<uint8_t> SampleResponse() {
