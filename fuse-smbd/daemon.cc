@@ -2,6 +2,8 @@
 #include "daemon.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -188,6 +190,14 @@ int RunDaemon(const MountConfig& config, bool mount_helper) {
     setsid();
     if (chdir("/") != 0) Log(smb3::LogLevel::kWarning, "chdir /: %s", strerror(errno));
   }
+  // Only the request loop (this thread) takes SIGTERM/SIGINT/SIGHUP, so the signal interrupts its
+  // read of /dev/fuse; every thread started from here on (client, workers, stats) inherits the block.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   InstallSinks(config, config.foreground);
   auto fail = [&](const std::string& line) {
     Log(smb3::LogLevel::kError, "%s", line.c_str());
@@ -218,10 +228,11 @@ int RunDaemon(const MountConfig& config, bool mount_helper) {
   if (config.backend == Backend::kSmb) {
     // Fail now, with a clear line, rather than on the first `ls` (e.g. a bad prefix path).
     auto root = client->Stat(config.prefix_path);
-    if (!root.ok() || !root->is_directory()) {
-      return fail("//" + config.client.server + "/" + config.client.share + "/" +
-                  config.prefix_path + " is not a directory on the server" +
-                  (root.ok() ? std::string() : ": " + root.status().ToString()));
+    const std::string where =
+        "//" + config.client.server + "/" + config.client.share + "/" + config.prefix_path;
+    if (!root.ok()) return fail(where + ": " + smb3::DescribeError(root.status()));
+    if (root->attributes != 0 && !root->is_directory()) {
+      return fail(where + " is a file, not a directory");
     }
   }
   OpStats op_stats;
@@ -274,6 +285,7 @@ int RunDaemon(const MountConfig& config, bool mount_helper) {
     }
   });
 
+  pthread_sigmask(SIG_UNBLOCK, &stop_signals, nullptr);
   const int loop_error = session->Loop();
   ready.join();
   session->Unmount();
