@@ -147,12 +147,15 @@ Status VerbsEndpoint::Resolve(const std::string& address, uint16_t port,
     return Status(Code::kUnreachable, ENETUNREACH, "rdma: route resolution failed");
   }
   if (ev != RDMA_CM_EVENT_ROUTE_RESOLVED) return Status::Errno(EPROTO, "rdma: unexpected CM event");
-  if (id_->verbs == nullptr) return Status(Code::kNotSupported, ENODEV, kNoRdmaDevice);
+  return CreateQueuePair(options.queues);
+}
 
+Status VerbsEndpoint::CreateQueuePair(const QueueOptions& queues) {
+  if (id_->verbs == nullptr) return Status(Code::kNotSupported, ENODEV, kNoRdmaDevice);
   ibv_device_attr attr{};
   SMB3_RETURN_IF_ERROR(VerbsStatus(ibv_query_device(id_->verbs, &attr), "rdma: ibv_query_device"));
   caps_ = CapsOf(id_->verbs, attr);
-  queues_ = options.queues;
+  queues_ = queues;
   queues_.send_queue_depth = std::min(queues_.send_queue_depth, caps_.max_qp_wr);
   queues_.recv_queue_depth = std::min(queues_.recv_queue_depth, caps_.max_qp_wr);
   queues_.max_send_sge = std::min(queues_.max_send_sge, caps_.max_sge);
@@ -223,13 +226,23 @@ Status VerbsEndpoint::Connect(const ConnectParams& params) {
   cp.retry_count = std::min<uint8_t>(params.retry_count, 7);
   cp.rnr_retry_count = std::min<uint8_t>(params.rnr_retry_count, 7);
   cp.flow_control = 1;
-  SMB3_RETURN_IF_ERROR(CmStatus(rdma_connect(id_.get(), &cp), "rdma: rdma_connect"));
+  if (passive_) {
+    SMB3_RETURN_IF_ERROR(CmStatus(rdma_accept(id_.get(), &cp), "rdma: rdma_accept"));
+  } else {
+    SMB3_RETURN_IF_ERROR(CmStatus(rdma_connect(id_.get(), &cp), "rdma: rdma_connect"));
+  }
   for (;;) {
     SMB3_ASSIGN_OR_RETURN(rdma_cm_event_type ev, WaitCmEvent(deadline));
     switch (ev) {
       case RDMA_CM_EVENT_ESTABLISHED:
         state_ = State::kConnected;
         connected_once_ = true;
+        if (passive_) {
+          Event e;
+          e.kind = Event::Kind::kConnected;
+          e.private_data = std::move(peer_private_data_);
+          Emit(std::move(e));
+        }
         return Status::Ok();
       case RDMA_CM_EVENT_REJECTED:
         return Status(Code::kUnreachable, ECONNREFUSED, "rdma: connection rejected");
@@ -353,5 +366,94 @@ Result<std::unique_ptr<MemoryWindow>> VerbsEndpoint::AllocateWindow() {
   return std::unique_ptr<MemoryWindow>(std::move(window));
 }
 
+Status VerbsEndpoint::Adopt(EventChannelPtr channel, CmIdPtr id, std::vector<uint8_t> private_data,
+                            const QueueOptions& queues) {
+  channel_ = std::move(channel);
+  id_ = std::move(id);
+  passive_ = true;
+  peer_private_data_ = std::move(private_data);
+  return CreateQueuePair(queues);
+}
+
+namespace {
+
+class VerbsListener final : public Listener {
+ public:
+  Status Listen(const std::string& address, uint16_t port, const QueueOptions& queues) {
+    queues_ = queues;
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+    addrinfo* ai = nullptr;
+    std::string service = std::to_string(port);
+    if (getaddrinfo(address.c_str(), service.c_str(), &hints, &ai) != 0 || ai == nullptr) {
+      return Status::Invalid("rdma: listen address does not resolve");
+    }
+    sockaddr_storage local{};
+    std::memcpy(&local, ai->ai_addr, std::min<size_t>(ai->ai_addrlen, sizeof local));
+    freeaddrinfo(ai);
+    channel_.reset(rdma_create_event_channel());
+    if (!channel_) return ErrnoStatus(errno, "rdma: rdma_create_event_channel");
+    SMB3_RETURN_IF_ERROR(SetNonBlocking(channel_->fd, "rdma: event channel O_NONBLOCK"));
+    rdma_cm_id* id = nullptr;
+    SMB3_RETURN_IF_ERROR(
+        CmStatus(rdma_create_id(channel_.get(), &id, nullptr, RDMA_PS_TCP), "rdma: rdma_create_id"));
+    id_.reset(id);
+    SMB3_RETURN_IF_ERROR(CmStatus(rdma_bind_addr(id_.get(), reinterpret_cast<sockaddr*>(&local)),
+                                  "rdma: rdma_bind_addr"));
+    return CmStatus(rdma_listen(id_.get(), 8), "rdma: rdma_listen");
+  }
+
+  Result<std::unique_ptr<Endpoint>> WaitRequest(std::chrono::milliseconds timeout) override {
+    const Clock::time_point deadline = Clock::now() + timeout;
+    for (;;) {
+      rdma_cm_event* event = nullptr;
+      if (rdma_get_cm_event(channel_.get(), &event) == 0) {
+        if (event->event != RDMA_CM_EVENT_CONNECT_REQUEST) {
+          rdma_ack_cm_event(event);
+          continue;
+        }
+        CmIdPtr child(event->id);
+        const auto* pd = static_cast<const uint8_t*>(event->param.conn.private_data);
+        std::vector<uint8_t> private_data(pd, pd + (pd ? event->param.conn.private_data_len : 0));
+        // rdma_migrate_id waits until every event of the id is acknowledged.
+        rdma_ack_cm_event(event);
+        EventChannelPtr channel(rdma_create_event_channel());
+        if (!channel) return ErrnoStatus(errno, "rdma: rdma_create_event_channel");
+        SMB3_RETURN_IF_ERROR(SetNonBlocking(channel->fd, "rdma: event channel O_NONBLOCK"));
+        SMB3_RETURN_IF_ERROR(
+            CmStatus(rdma_migrate_id(child.get(), channel.get()), "rdma: rdma_migrate_id"));
+        auto endpoint = std::make_unique<VerbsEndpoint>();
+        SMB3_RETURN_IF_ERROR(
+            endpoint->Adopt(std::move(channel), std::move(child), std::move(private_data), queues_));
+        return std::unique_ptr<Endpoint>(std::move(endpoint));
+      }
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        return ErrnoStatus(errno, "rdma: rdma_get_cm_event");
+      }
+      int left = RemainingMs(deadline);
+      if (left == 0) return Status(Code::kTimeout, ETIMEDOUT, "rdma: no connection request");
+      pollfd pfd{channel_->fd, POLLIN, 0};
+      if (poll(&pfd, 1, left) < 0 && errno != EINTR) return ErrnoStatus(errno, "rdma: poll");
+    }
+  }
+
+ private:
+  // Declaration order is creation order; the id goes before its channel.
+  EventChannelPtr channel_;
+  CmIdPtr id_;
+  QueueOptions queues_;
+};
+
+}  // namespace
 }  // namespace verbs
+
+Result<std::unique_ptr<Listener>> Listen(const std::string& address, uint16_t port,
+                                         const QueueOptions& queues) {
+  SMB3_RETURN_IF_ERROR(CheckDevicePresent());
+  auto listener = std::make_unique<verbs::VerbsListener>();
+  SMB3_RETURN_IF_ERROR(listener->Listen(address, port, queues));
+  return std::unique_ptr<Listener>(std::move(listener));
+}
+
 }  // namespace smb3::transport::rdma

@@ -38,4 +38,20 @@ struct ResolveOptions {
 Result<std::unique_ptr<Endpoint>> Resolve(const std::string& address, uint16_t port,
                                           const ResolveOptions& options = {});
 
+// The passive side, for tests and the lab (an SMB client needs none): listens on a local address.
+class Listener {
+ public:
+  virtual ~Listener() = default;
+  // Waits for a connection request and returns its endpoint in kResolved, queue pair created:
+  // Register and PostReceive, then Connect() accepts it (responder resources and initiator depth
+  // from the ConnectParams, clamped to the device), after which it emits Event::kConnected with the
+  // initiator's private data. Errors: kTimeout, kSystem.
+  virtual Result<std::unique_ptr<Endpoint>> WaitRequest(std::chrono::milliseconds timeout) = 0;
+};
+
+// Binds (address, port) and listens. Errors: kNotSupported (kNoRdmaDevice), kInvalidArgument (the
+// address does not resolve), kSystem (e.g. EADDRINUSE).
+Result<std::unique_ptr<Listener>> Listen(const std::string& address, uint16_t port,
+                                         const QueueOptions& queues = {});
+
 }  // namespace smb3::transport::rdma

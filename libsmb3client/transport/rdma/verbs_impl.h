@@ -9,6 +9,7 @@
 #include <deque>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include "transport/rdma/device.h"
 #include "transport/rdma/verbs_endpoint.h"
@@ -130,6 +131,9 @@ class VerbsEndpoint final : public Endpoint {
 
   // Control path (verbs_endpoint.cc).
   Status Resolve(const std::string& address, uint16_t port, const ResolveOptions& options);
+  // Passive side: takes a requested id (migrated to `channel`) and creates its queue pair.
+  Status Adopt(EventChannelPtr channel, CmIdPtr id, std::vector<uint8_t> private_data,
+               const QueueOptions& queues);
   State state() const override { return state_; }
   const DeviceCaps& caps() const override { return caps_; }
   Status Connect(const ConnectParams& params) override;
@@ -163,6 +167,7 @@ class VerbsEndpoint final : public Endpoint {
     VerbsWindow* window = nullptr;  // kBind/kInvalidate
   };
 
+  Status CreateQueuePair(const QueueOptions& queues);
   Result<rdma_cm_event_type> WaitCmEvent(std::chrono::steady_clock::time_point deadline);
   void HandleCmEvent(rdma_cm_event_type type);
   void MarkDisconnecting(Status why);
@@ -185,6 +190,8 @@ class VerbsEndpoint final : public Endpoint {
   QueueOptions queues_;
   State state_ = State::kResolved;
   bool connected_once_ = false;
+  bool passive_ = false;
+  std::vector<uint8_t> peer_private_data_;  // passive: the initiator's, for Event::kConnected
   bool qp_error_ = false;
   bool disconnecting_ = false;
   Status disconnect_reason_;
