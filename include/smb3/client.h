@@ -72,6 +72,15 @@ struct OpenResult {
 
 using IoCallback = std::function<void(Result<size_t>)>;
 
+// File data returned without a copy: views into the received messages, kept alive by `owners`.
+// The pieces are in file order; their total is `size` (short only at end of file).
+struct ReadView {
+  std::vector<std::shared_ptr<const void>> owners;
+  std::vector<std::span<const uint8_t>> pieces;
+  size_t size = 0;
+};
+using ReadViewCallback = std::function<void(Result<ReadView>)>;
+
 class Client {
  public:
   virtual ~Client() = default;
@@ -100,6 +109,10 @@ class Client {
                          IoCallback done) = 0;
   virtual void WriteAsync(const FileHandle& file, uint64_t offset, std::span<const uint8_t> src,
                           IoCallback done) = 0;
+  // Reads up to `length` bytes at `offset` and hands out views of the received data instead of
+  // copying it (e.g. for fuse_reply_iov). The default implementation reads into a new buffer.
+  virtual void ReadAsyncView(const FileHandle& file, uint64_t offset, size_t length,
+                             ReadViewCallback done);
   // Returns after the server acknowledged the FLUSH.
   virtual Status Flush(const FileHandle& file) = 0;
 

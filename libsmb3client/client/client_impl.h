@@ -64,6 +64,8 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
   void ReadAsync(const FileHandle& file, uint64_t offset, std::span<uint8_t> dst, IoCallback done) override;
   void WriteAsync(const FileHandle& file, uint64_t offset, std::span<const uint8_t> src,
                   IoCallback done) override;
+  void ReadAsyncView(const FileHandle& file, uint64_t offset, size_t length,
+                     ReadViewCallback done) override;
   Status Flush(const FileHandle& file) override;
   Result<FileInfo> QueryInfo(const FileHandle& file) override;
   Result<FileInfo> Stat(std::string_view path) override;

@@ -149,46 +149,88 @@ Status ClientImpl::Close(const FileHandle& file, FileInfo* final_info) {
 
 void ClientImpl::ReadAsync(const FileHandle& file, uint64_t offset, std::span<uint8_t> dst,
                            IoCallback done) {
+  // The copying form over the view form: one copy, from the received messages into `dst`.
+  ReadAsyncView(file, offset, dst.size(), [dst, done = std::move(done)](Result<ReadView> r) {
+    if (!r.ok()) return done(r.status());
+    size_t at = 0;
+    for (ByteView piece : r->pieces) {
+      std::memcpy(dst.data() + at, piece.data(), piece.size());
+      at += piece.size();
+    }
+    done(at);
+  });
+}
+
+void ClientImpl::ReadAsyncView(const FileHandle& file, uint64_t offset, size_t length,
+                               ReadViewCallback done) {
   if (!file || file->closed()) return done(Status::Invalid("read: handle is closed"));
-  if (dst.empty()) return done(size_t{0});
+  if (length == 0) return done(ReadView{});
   const size_t chunk = max_read();
-  const size_t n = (dst.size() + chunk - 1) / chunk;
-  auto agg = std::make_shared<IoAggregate>();
-  agg->done_bytes.assign(n, 0);
-  agg->want_bytes.resize(n);
-  agg->remaining = n;
-  agg->done = std::move(done);
+  const size_t n = (length + chunk - 1) / chunk;
+  struct Pieces {
+    std::mutex mu;
+    std::vector<std::shared_ptr<const void>> owners;
+    std::vector<ByteView> views;
+    std::vector<size_t> want;
+    size_t remaining;
+    Status error;
+    ReadViewCallback done;
+  };
+  auto p = std::make_shared<Pieces>();
+  p->owners.resize(n);
+  p->views.resize(n);
+  p->want.resize(n);
+  p->remaining = n;
+  p->done = std::move(done);
+  auto complete = [p](size_t i, Status st, std::shared_ptr<const void> owner, ByteView data) {
+    bool last;
+    {
+      std::lock_guard lock(p->mu);
+      if (!st.ok() && p->error.ok()) p->error = st;
+      p->owners[i] = std::move(owner);
+      p->views[i] = data;
+      last = --p->remaining == 0;
+    }
+    if (!last) return;
+    if (!p->error.ok()) return p->done(p->error);
+    ReadView rv;
+    for (size_t k = 0; k < p->views.size(); ++k) {
+      if (!p->views[k].empty()) {
+        rv.owners.push_back(std::move(p->owners[k]));
+        rv.pieces.push_back(p->views[k]);
+        rv.size += p->views[k].size();
+      }
+      if (p->views[k].size() < p->want[k]) break;  // end of file: later pieces cannot follow
+    }
+    p->done(std::move(rv));
+  };
   reads_.fetch_add(1, std::memory_order_relaxed);
   for (size_t i = 0; i < n; ++i) {
-    size_t off = i * chunk;
-    size_t len = std::min(chunk, dst.size() - off);
-    agg->want_bytes[i] = len;
+    size_t len = std::min(chunk, length - i * chunk);
+    p->want[i] = len;
     smb2::ReadRequest rr;
     rr.length = static_cast<uint32_t>(len);
-    rr.offset = offset + off;
+    rr.offset = offset + i * chunk;
     rr.file_id = file->id();
     Request r = TreeRequest(smb2::SMB2_READ);
     r.credit_bytes = rr.length;
     ByteWriter w(r.message);
     Status es = smb2::EncodeReadRequest(rr, w);
     if (!es.ok()) {
-      agg->Complete(i, es);
+      complete(i, es, nullptr, {});
       continue;
     }
-    std::span<uint8_t> target = dst.subspan(off, len);
-    conn_->Submit(std::move(r), [this, agg, i, target](Result<Response> resp) {
-      if (!resp.ok()) return agg->Complete(i, resp.status());
+    conn_->Submit(std::move(r), [this, complete, i, len](Result<Response> resp) {
+      if (!resp.ok()) return complete(i, resp.status(), nullptr, {});
       uint32_t st = resp->nt_status();
-      if (st == STATUS_END_OF_FILE) return agg->Complete(i, size_t{0});  // [MS-SMB2] 3.3.5.12
-      if (st != STATUS_SUCCESS) return agg->Complete(i, Status::NtStatus(st, "read"));
+      if (st == STATUS_END_OF_FILE) return complete(i, Status::Ok(), nullptr, {});
+      if (st != STATUS_SUCCESS) return complete(i, Status::NtStatus(st, "read"), nullptr, {});
       auto decoded = smb2::DecodeReadResponse(resp->message);
-      if (!decoded.ok()) return agg->Complete(i, decoded.status());
-      ByteView data = decoded->data;
-      if (data.size() > target.size())
-        return agg->Complete(i, Status::Protocol("read: server returned more data than asked"));
-      std::memcpy(target.data(), data.data(), data.size());
-      bytes_read_.fetch_add(data.size(), std::memory_order_relaxed);
-      agg->Complete(i, data.size());
+      if (!decoded.ok()) return complete(i, decoded.status(), nullptr, {});
+      if (decoded->data.size() > len)
+        return complete(i, Status::Protocol("read: server returned more data than asked"), nullptr, {});
+      bytes_read_.fetch_add(decoded->data.size(), std::memory_order_relaxed);
+      complete(i, Status::Ok(), resp->owner, decoded->data);
     });
   }
 }
