@@ -20,7 +20,8 @@
 //      reverse order of creation. MemoryRegion and MemoryWindow objects must be destroyed before
 //      the endpoint that created them.
 //
-// Thread-safety: an endpoint and everything it created belong to one thread (its event loop).
+// Thread-safety: an endpoint and everything it created belong to one thread (its event loop). A
+// MemoryWindow must outlive its pending Bind/Invalidate work requests.
 #pragma once
 
 #include <chrono>
@@ -143,7 +144,7 @@ struct Event {
   Status status;                            // Ok, or WcStatusToStatus / why disconnected
   uint32_t byte_len = 0;                    // kRecv; kRdmaRead/kRdmaWrite: bytes moved
   std::optional<uint32_t> invalidated_rkey; // kRecv: the peer's SEND_WITH_INVALIDATE key
-  std::vector<uint8_t> private_data;        // kConnected
+  std::vector<uint8_t> private_data;        // kConnected; the CM may zero-pad it (IB: 56 bytes)
 
   bool ok() const { return wc_status == WcStatus::kSuccess && status.ok(); }
   bool flushed() const { return wc_status == WcStatus::kFlushed; }
@@ -185,9 +186,10 @@ class Endpoint {
   WindowMechanism window_mechanism() const { return caps().window_mechanism(); }
 
   // --- Control path -----------------------------------------------------------------------------
-  // Active side: connects the resolved queue pair; blocks at most params.timeout. Precondition:
-  // kResolved. Errors: kUnreachable (ECONNREFUSED: rejected or no listener; EHOSTUNREACH:
-  // unreachable), kTimeout, kSystem, kInvalidArgument for a wrong state.
+  // Active side: connects the resolved queue pair; a passive endpoint (from a listener) accepts
+  // instead. Blocks at most params.timeout. Precondition: kResolved. After a failure the endpoint
+  // is spent: destroy it and resolve again. Errors: kUnreachable (ECONNREFUSED: rejected or no
+  // listener; EHOSTUNREACH: unreachable), kTimeout, kSystem, kInvalidArgument for a wrong state.
   virtual Status Connect(const ConnectParams& params) = 0;
   // Starts an orderly disconnect: outstanding work requests complete as flushed, then an
   // Event::kDisconnected. Idempotent.
@@ -206,7 +208,8 @@ class Endpoint {
   // key may be sent right away). Errors: kInvalidArgument (bounds, already bound, no rights).
   virtual Status Bind(uint64_t wr_id, MemoryWindow& window, const MemoryRegion& region,
                       size_t offset, uint32_t length, uint32_t remote_access) = 0;
-  // Revokes the window's key; Event::kInvalidate follows. Errors: kInvalidArgument when unbound.
+  // Revokes the window's key; Event::kInvalidate follows. Errors: kInvalidArgument when neither
+  // bound nor being bound (so check bound() first: the peer may have invalidated it already).
   virtual Status Invalidate(uint64_t wr_id, MemoryWindow& window) = 0;
 
   // --- Data path ----------------------------------------------------------------------------------
@@ -218,7 +221,9 @@ class Endpoint {
   // peer's key. Errors as PostReceive.
   virtual Status PostSend(uint64_t wr_id, std::span<const Sge> sges, bool inline_data = false,
                           std::optional<uint32_t> invalidate_rkey = std::nullopt) = 0;
-  // RDMA WRITE of local `sges` to the peer's window / RDMA READ from it into `sges`.
+  // RDMA WRITE of local `sges` to the peer's window / RDMA READ from it into `sges`, at to.addr
+  // under to.rkey for the SGEs' total length (to.length is not consulted: the peer's device checks
+  // the key's own bounds).
   virtual Status PostWrite(uint64_t wr_id, std::span<const Sge> sges, const RemoteWindow& to) = 0;
   virtual Status PostRead(uint64_t wr_id, std::span<const Sge> sges, const RemoteWindow& from) = 0;
 

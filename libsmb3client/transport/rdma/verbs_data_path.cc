@@ -226,13 +226,20 @@ void VerbsEndpoint::OnCompletion(const ibv_wc& wc) {
   switch (p.kind) {
     case Event::Kind::kRecv:
       e.byte_len = wc.byte_len;
-      if (wc.wc_flags & IBV_WC_WITH_INV) {
-        // [MS-SMBD] 3.1.5.8: the peer invalidated one of our keys with its SEND.
-        e.invalidated_rkey = wc.invalidated_rkey;
+      {
+        // [MS-SMBD] 3.1.5.8: the peer invalidated one of our keys with its SEND. Soft-RoCE
+        // (rdma_rxe) writes the kernel's IB_WC_WITH_INVALIDATE (1 << 2) into user completions,
+        // where 1 << 2 reads as IBV_WC_IP_CSUM_OK; checksum offload means nothing on an RC queue
+        // pair, so that bit counts too, but only for a key we actually have bound.
         auto w = bound_windows_.find(wc.invalidated_rkey);
-        if (w != bound_windows_.end()) {
-          w->second->bound_ = false;
-          bound_windows_.erase(w);
+        bool invalidated = (wc.wc_flags & IBV_WC_WITH_INV) ||
+                           ((wc.wc_flags & IBV_WC_IP_CSUM_OK) && w != bound_windows_.end());
+        if (invalidated) {
+          e.invalidated_rkey = wc.invalidated_rkey;
+          if (w != bound_windows_.end()) {
+            w->second->bound_ = false;
+            bound_windows_.erase(w);
+          }
         }
       }
       break;
