@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "transport/rdma/registrar.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace smb3::transport::rdma {
+
+Result<std::unique_ptr<Registrar>> Registrar::Create(Endpoint& endpoint, size_t buffer_size,
+                                                     size_t count) {
+  if (buffer_size == 0 || count == 0 || count > (1u << 20)) {
+    return Status::Invalid("rdma: registrar needs buffers");
+  }
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  buffer_size = (buffer_size + page - 1) / page * page;
+  const size_t mapped = buffer_size * count;
+  // Page-aligned and populated up front: registration pins the pages anyway.
+  void* p = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+                 -1, 0);
+  if (p == MAP_FAILED) return Status::Errno(errno, "rdma: mmap of the registered slab");
+  std::unique_ptr<Registrar> r(new Registrar(endpoint, static_cast<uint8_t*>(p), mapped, buffer_size));
+  SMB3_ASSIGN_OR_RETURN(r->region_,
+                        endpoint.Register({r->base_, mapped}, Access::kLocalWrite |
+                                                                  Access::kRemoteWrite |
+                                                                  Access::kRemoteRead |
+                                                                  Access::kMwBind));
+  r->slots_.resize(count);
+  for (size_t i = 0; i < count; ++i) {
+    SMB3_ASSIGN_OR_RETURN(r->slots_[i].window, endpoint.AllocateWindow());
+    r->free_.push_back(count - 1 - i);  // Acquire hands out buffer 0 first
+  }
+  return r;
+}
+
+Registrar::~Registrar() {
+  // Windows before the region they bind on, the region before the memory it pins.
+  slots_.clear();
+  region_.reset();
+  munmap(base_, mapped_);
+}
+
+Result<size_t> Registrar::Acquire() {
+  if (free_.empty()) {
+    return Status(Code::kResourceExhausted, 0, "rdma: every registered buffer is in use");
+  }
+  size_t buffer = free_.back();
+  free_.pop_back();
+  Slot& s = slots_[buffer];
+  s = Slot{SlotState::kAcquired, std::move(s.window), false, false, false, 0};
+  return buffer;
+}
+
+std::span<uint8_t> Registrar::Memory(size_t buffer) {
+  return {base_ + buffer * buffer_size_, buffer_size_};
+}
+
+Sge Registrar::Slice(size_t buffer, uint32_t length) const {
+  return region_->Slice(buffer * buffer_size_, length);
+}
+
+Result<RemoteWindow> Registrar::Expose(size_t buffer, uint32_t length, uint32_t remote_access) {
+  if (!Valid(buffer) || slots_[buffer].state != SlotState::kAcquired || slots_[buffer].exposed ||
+      length == 0 || length > buffer_size_) {
+    return Status::Invalid("rdma: Expose of a buffer not acquired, exposed, or too short");
+  }
+  Slot& s = slots_[buffer];
+  SMB3_RETURN_IF_ERROR(endpoint_.Bind(WrId(buffer, kBindOp), *s.window, *region_,
+                                      buffer * buffer_size_, length, remote_access));
+  s.exposed = true;
+  s.rkey = s.window->remote().rkey;
+  return s.window->remote();
+}
+
+Status Registrar::Release(size_t buffer) {
+  if (!Valid(buffer) || slots_[buffer].state != SlotState::kAcquired) {
+    return Status::Invalid("rdma: Release of a buffer not acquired");
+  }
+  Slot& s = slots_[buffer];
+  if (s.failed) {
+    s.state = SlotState::kRetired;
+    return Status::Ok();
+  }
+  // Remotely invalidated once its bind completed: the key is already dead.
+  if (!s.exposed || (s.bind_done && !s.window->bound())) {
+    Free(buffer);
+    return Status::Ok();
+  }
+  s.state = SlotState::kDraining;
+  Status st = endpoint_.Invalidate(WrId(buffer, kInvalidateOp), *s.window);
+  if (!st.ok()) s.state = SlotState::kRetired;
+  return st;
+}
+
+void Registrar::OnEvent(const Event& e) {
+  if (!Owns(e.wr_id)) return;
+  size_t buffer = static_cast<size_t>((e.wr_id & ~kWorkRequestTag) >> 1);
+  if (!Valid(buffer)) return;
+  Slot& s = slots_[buffer];
+  bool invalidate = (e.wr_id & 1) == kInvalidateOp;
+  if (!e.ok()) {
+    // The queue pair is in error: the key's state is unknown, so the buffer is never reused.
+    if (!invalidate) ++counters_.bind_failures;
+    s.failed = true;
+    if (s.state == SlotState::kDraining) s.state = SlotState::kRetired;
+    return;
+  }
+  if (invalidate) {
+    ++counters_.windows_invalidated_local;
+    if (s.state == SlotState::kDraining) Free(buffer);
+  } else {
+    ++counters_.windows_bound;
+    s.bind_done = true;
+  }
+}
+
+void Registrar::OnRemoteInvalidation(uint32_t rkey) {
+  for (const Slot& s : slots_) {
+    if (s.exposed && s.rkey == rkey && s.state == SlotState::kAcquired) {
+      ++counters_.windows_invalidated_remote;
+      return;
+    }
+  }
+}
+
+void Registrar::Free(size_t buffer) {
+  Slot& s = slots_[buffer];
+  s.state = SlotState::kFree;
+  s.exposed = false;
+  s.bind_done = false;
+  free_.push_back(buffer);
+}
+
+}  // namespace smb3::transport::rdma
