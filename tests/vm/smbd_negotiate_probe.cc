@@ -177,7 +177,7 @@ void WaitReadable(int fd, Clock::time_point deadline, const char* what) {
   }
 }
 
-// Returns the next CM event, which must be WANT; a different one (REJECTED, UNREACHABLE, ...)
+// Takes and acks the next CM event, which must be WANT; any other (REJECTED, UNREACHABLE, ...)
 // fails.
 void ExpectCmEvent(rdma_event_channel* channel, rdma_cm_event_type want,
                    Clock::time_point deadline) {
