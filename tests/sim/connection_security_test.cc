@@ -3,8 +3,11 @@
 // ([MS-SMB2] 3.2.4.1.1, 3.2.5.1.3) for each signing algorithm, and sealed requests and unsealed
 // responses ([MS-SMB2] 3.1.4.3, 3.2.5.1.1.1) for each cipher. A response that fails the checks
 // fails what is pending and drops the connection.
+#include <set>
+
 #include "connection_fixture.h"
 #include "crypto/signing.h"
+#include "smb2/read.h"
 
 namespace smb3::test {
 namespace {
@@ -395,6 +398,75 @@ TEST_F(SealingRequiredSim, EncryptAllWithoutAnEncryptionKeyIsNotSentInTheClear) 
   sec.encrypt_all = true;
   conn_->SetSessionSecurity(sec);
   ExpectRefusedUnsealed(EchoRequest());
+}
+
+}  // namespace
+}  // namespace smb3::test
+
+namespace smb3::test {
+namespace {
+
+// Sealed traffic from several threads at once: every request is sealed with a nonce never used
+// before in the session ([MS-SMB2] 2.2.41), every response reaches its own request.
+TEST_P(SealingSim, ConcurrentSealedTrafficUsesUniqueNonces) {
+  constexpr int kThreads = 4, kPerThread = 100, kTotal = kThreads * kPerThread;
+  std::mutex mu;
+  std::condition_variable cv;
+  int completed = 0, bad = 0;
+  std::set<std::vector<uint8_t>> nonces;
+  bool server_ok = true;
+
+  std::thread server([&] {
+    int answered = 0;
+    while (answered < kTotal) {
+      auto m = server_->Next();
+      if (!m.ok() || !m->encrypted) {
+        server_ok = false;
+        return;
+      }
+      if (!nonces.insert({m->transform.nonce.begin(), m->transform.nonce.end()}).second)
+        server_ok = false;
+      std::vector<std::vector<uint8_t>> responses;
+      for (const ClientRequest& r : m->requests) {
+        uint8_t token[8];
+        StoreU64(token, ReadOffsetOf(r));
+        ResponseOptions o;
+        o.credits = r.header.credits;
+        responses.push_back(ReadResponse(r.header, token, o));
+      }
+      if (!server_->Reply(responses, false, /*seal=*/true).ok()) server_ok = false;
+      answered += static_cast<int>(m->requests.size());
+    }
+  });
+  std::vector<std::thread> submitters;
+  for (int t = 0; t < kThreads; ++t) {
+    submitters.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const uint64_t id = static_cast<uint64_t>(t * kPerThread + i);
+        conn_->Submit(ReadRequest(8, id), [&, id](Result<Response> r) {
+          std::lock_guard lock(mu);
+          if (!r.ok() || !r->encrypted) {
+            ++bad;
+          } else {
+            auto rr = smb2::DecodeReadResponse(r->message);
+            if (!rr.ok() || rr->data.size() != 8 || LoadU64(rr->data.data()) != id) ++bad;
+          }
+          ++completed;
+          cv.notify_all();
+        });
+      }
+    });
+  }
+  for (auto& s : submitters) s.join();
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return completed == kTotal; }));
+  }
+  server.join();
+  EXPECT_TRUE(server_ok);
+  EXPECT_EQ(bad, 0);
+  EXPECT_EQ(nonces.size(), static_cast<size_t>(kTotal));
+  EXPECT_TRUE(conn_->connected());
 }
 
 }  // namespace
