@@ -570,6 +570,7 @@ ConfigStatus ParseCommandLine(int argc, char** argv, bool helper, const Env& env
         ->check(CLI::IsMember({"smb", "memory"}));
   }
   app.set_version_flag("-V,--version", std::string(name) + " 0.1.0");
+  if (!helper) app.footer("Counters of a running mount: fuse-smbd stats MOUNTPOINT [--json]");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
