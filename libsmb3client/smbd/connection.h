@@ -14,9 +14,11 @@
 //   time      NextDeadline() is when OnTimer(now) must next be called.
 //
 // After any input the transport loops: post ReceivesWanted(), drain NextSend(), drain
-// NextReassembled(), re-arm its timer from NextDeadline(). Any protocol violation, timeout or local
-// close moves the engine to kDisconnected for good; error() says why, and the transport then tears
-// the RDMA connection down ([MS-SMBD] 3.1.7.1).
+// NextReassembled(), re-arm its timer from NextDeadline(). The engine does not track send
+// completions: the transport stops draining NextSend() while its send queue is full, and reports a
+// failed work request as OnConnectionLost(). Any protocol violation (kProtocol), timeout
+// (kTimeout) or local close moves the engine to kDisconnected for good; error() says why, and the
+// transport then tears the RDMA connection down ([MS-SMBD] 3.1.7.1).
 //
 // Credits: a send needs a send credit granted by the peer; every message we send grants the peer
 // one credit per receive posted since the last grant ([MS-SMBD] 3.1.5.9). The last send credit is
