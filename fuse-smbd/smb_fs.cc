@@ -116,10 +116,43 @@ uint32_t SmbFs::AccessFor(int flags) const {
   return access;
 }
 
+void SmbFs::NoteNewDir(const std::string& path) {
+  if (options_.actimeo <= 0) return;
+  const auto ttl = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(options_.actimeo));
+  std::lock_guard lock(new_dirs_mu_);
+  if (new_dirs_.size() > 4096) {  // bound the memory: drop what has expired
+    const auto now = std::chrono::steady_clock::now();
+    std::erase_if(new_dirs_, [now](const auto& kv) { return kv.second.expires <= now; });
+  }
+  new_dirs_[path] = NewDir{std::chrono::steady_clock::now() + ttl, {}};
+}
+
+void SmbFs::NoteName(uint64_t parent, std::string_view name) {
+  auto dir = inodes_.Path(parent);
+  if (!dir.ok()) return;
+  std::lock_guard lock(new_dirs_mu_);
+  auto it = new_dirs_.find(*dir);
+  if (it != new_dirs_.end()) it->second.names.emplace(name);
+}
+
+bool SmbFs::KnownAbsent(uint64_t parent, std::string_view name) {
+  auto dir = inodes_.Path(parent);
+  if (!dir.ok()) return false;
+  std::lock_guard lock(new_dirs_mu_);
+  auto it = new_dirs_.find(*dir);
+  if (it == new_dirs_.end()) return false;
+  if (it->second.expires <= std::chrono::steady_clock::now()) {
+    new_dirs_.erase(it);
+    return false;
+  }
+  return it->second.names.count(std::string(name)) == 0;
+}
+
 smb3::Result<Entry> SmbFs::Lookup(uint64_t parent, std::string_view name) {
   if (name.size() > 255) return Err(ENAMETOOLONG, "lookup");
   SMB3_ASSIGN_OR_RETURN(std::string path, inodes_.ChildPath(parent, name));
-  if (!NameOk(name)) {
+  if (!NameOk(name) || KnownAbsent(parent, name)) {
     Entry negative;
     negative.entry_timeout = options_.actimeo;
     return negative;
@@ -252,9 +285,11 @@ smb3::Result<Entry> SmbFs::Mkdir(uint64_t parent, std::string_view name, mode_t)
   o.desired_access = smb3::kAccessReadAttributes | smb3::kAccessSynchronize;
   o.disposition = smb3::Disposition::kCreate;
   o.kind = smb3::FileKind::kDirectory;
+  NoteName(parent, name);  // before the create: a lookup racing with it must ask the server
   auto r = client_.Open(path, o);
   if (!r.ok()) return ToErrno(r.status());
   CloseQuietly(client_, r->handle);
+  if (r->create_action == 2) NoteNewDir(path);
   const uint64_t ino = inodes_.Lookup(path, r->info);
   return MakeEntry(ino, r->info);
 }
@@ -268,6 +303,7 @@ smb3::Result<Entry> SmbFs::Mknod(uint64_t parent, std::string_view name, mode_t 
   o.desired_access = smb3::kAccessReadAttributes | smb3::kAccessSynchronize;
   o.disposition = smb3::Disposition::kCreate;
   o.kind = smb3::FileKind::kFile;
+  NoteName(parent, name);
   auto r = client_.Open(path, o);
   if (!r.ok()) return ToErrno(r.status());
   CloseQuietly(client_, r->handle);
@@ -338,6 +374,10 @@ smb3::Status SmbFs::Rmdir(uint64_t parent, std::string_view name) {
   SMB3_ASSIGN_OR_RETURN(std::string path, inodes_.ChildPath(parent, name));
   smb3::Status st = client_.Rmdir(path);
   if (!st.ok()) return ToErrno(st);
+  {
+    std::lock_guard lock(new_dirs_mu_);
+    new_dirs_.erase(path);
+  }
   inodes_.Unlinked(path);
   return smb3::Status::Ok();
 }
@@ -352,6 +392,12 @@ smb3::Status SmbFs::Rename(uint64_t parent, std::string_view name, uint64_t new_
   SMB3_ASSIGN_OR_RETURN(std::string from, inodes_.ChildPath(parent, name));
   SMB3_ASSIGN_OR_RETURN(std::string to, inodes_.ChildPath(new_parent, new_name));
   if (from == to) return smb3::Status::Ok();
+  NoteName(new_parent, new_name);
+  {
+    // A renamed directory's path no longer names what we created: forget all of them.
+    std::lock_guard lock(new_dirs_mu_);
+    new_dirs_.clear();
+  }
   const bool replace = (flags & RENAME_NOREPLACE) == 0;
   const auto from_ino = inodes_.Find(from);
   const bool from_dir = from_ino && inodes_.IsDirectory(*from_ino);
@@ -430,6 +476,7 @@ smb3::Result<std::pair<Entry, OpenReply>> SmbFs::Create(uint64_t parent, std::st
                   : (flags & O_TRUNC) ? smb3::Disposition::kOverwriteIf
                                       : smb3::Disposition::kOpenIf;
   o.kind = smb3::FileKind::kFile;
+  NoteName(parent, name);
   auto r = client_.Open(path, o);
   if (!r.ok()) return ToErrno(r.status());
   const uint64_t ino = inodes_.Lookup(path, r->info);

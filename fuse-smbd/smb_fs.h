@@ -22,6 +22,10 @@
 //  - Caches: attribute and entry replies carry actimeo; cache=strict keeps file data cached across
 //    opens only while size and mtime are unchanged (close-to-open), cache=loose always, cache=none
 //    never (direct I/O).
+//  - New directories: for actimeo after this mount created a directory, a lookup of a name in it
+//    that this mount did not create there is answered "no such file" without asking the server
+//    (tar -x and cp -a look up every name before creating it); the staleness is that of a
+//    negative dentry.
 //  - Writes: a failed asynchronous write is answered with its errno; with the writeback cache the
 //    error is also kept and returned by the next flush (close) or fsync.
 //
@@ -33,7 +37,11 @@
 #include <sys/statvfs.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
 #include <optional>
 #include <span>
 #include <string>
@@ -149,6 +157,17 @@ class SmbFs {
   smb3::Status ClearReadOnly(const std::string& path);
   smb3::Result<std::vector<smb3::DirEntry>> List(const std::string& path);
   smb3::Result<smb3::FileInfo> InfoByIno(uint64_t ino);
+
+  // Directories this mount created (see "New directories" above).
+  void NoteNewDir(const std::string& path);
+  void NoteName(uint64_t parent, std::string_view name);
+  bool KnownAbsent(uint64_t parent, std::string_view name);
+  struct NewDir {
+    std::chrono::steady_clock::time_point expires;
+    std::unordered_set<std::string> names;  // created here since: always asked of the server
+  };
+  std::mutex new_dirs_mu_;
+  std::unordered_map<std::string, NewDir> new_dirs_;
 
   smb3::Client& client_;
   FsOptions options_;

@@ -123,6 +123,31 @@ TEST_F(SmbFsTest, DirectoriesAndErrors) {
   EXPECT_TRUE(fs_.Mknod(kRoot, "plain", S_IFREG | 0644).ok());
 }
 
+TEST_F(SmbFsTest, NewDirectoryAnswersLookupsWithoutTheServer) {
+  auto d = fs_.Mkdir(kRoot, "fresh", 0755);
+  ASSERT_TRUE(d.ok());
+  const uint64_t before = client_.stats().requests;
+  auto e = fs_.Lookup(d->ino, "a");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->ino, 0u);
+  EXPECT_EQ(client_.stats().requests, before);  // answered from what we know
+  auto [ino, fh] = CreateFile(d->ino, "a");
+  ASSERT_TRUE(fs_.Release(fh).ok());
+  EXPECT_EQ(fs_.Lookup(d->ino, "a")->ino, ino);  // a name we created goes to the server
+  ASSERT_TRUE(fs_.Mkdir(d->ino, "sub", 0755).ok());
+  EXPECT_NE(fs_.Lookup(d->ino, "sub")->ino, 0u);
+  Put(kRoot, "outside", "x");
+  ASSERT_TRUE(fs_.Rename(kRoot, "outside", d->ino, "moved", 0).ok());
+  EXPECT_NE(fs_.Lookup(d->ino, "moved")->ino, 0u);
+  // Existing directories always ask the server.
+  ASSERT_TRUE(client_.Mkdir("old").ok());
+  const uint64_t old = fs_.Lookup(kRoot, "old")->ino;
+  auto r = client_.Open("old/theirs", {.desired_access = smb3::kAccessWriteData,
+                                       .disposition = smb3::Disposition::kCreate});
+  ASSERT_TRUE(client_.Close(r->handle).ok());
+  EXPECT_NE(fs_.Lookup(old, "theirs")->ino, 0u);
+}
+
 TEST_F(SmbFsTest, ReadWriteAndAttributes) {
   auto [ino, fh] = CreateFile(kRoot, "f");
   ASSERT_EQ(*WriteSync(fh, 0, "hello world"), 11u);
