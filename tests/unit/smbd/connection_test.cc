@@ -710,6 +710,71 @@ TEST(SmbdConnection, KeepaliveFlagRidesOnTheNextDataMessage) {
   EXPECT_FALSE(c.NextSend(At(seconds(120))).has_value());
 }
 
+// --- Fault sweeps -----------------------------------------------------------------------------
+
+// The peer's side of a short exchange: a keepalive, a fragmented message, a credit grant, a small
+// message.
+std::vector<std::vector<uint8_t>> PeerScript() {
+  const std::vector<uint8_t> big = Pattern(3000);
+  return {
+      PeerMessage(1, {}, 0, SMB_DIRECT_RESPONSE_REQUESTED),
+      PeerMessage(1, ByteView(big).first(1340), 1660),
+      PeerMessage(1, ByteView(big).subspan(1340, 1340), 320),
+      PeerMessage(4),
+      PeerMessage(1, ByteView(big).subspan(2680), 0),
+      PeerMessage(1, Pattern(77)),
+  };
+}
+
+TEST(SmbdConnection, FaultSweepCorruptingTheNthReceive) {
+  // Each message of the script in turn is cut below the 20-byte header: the engine must stop right
+  // there with kProtocol, and hand out nothing afterwards.
+  const std::vector<std::vector<uint8_t>> script = PeerScript();
+  for (size_t bad = 0; bad < script.size(); ++bad) {
+    Connection c = ReadyToReceive();
+    size_t delivered = 0;
+    for (size_t i = 0; i < script.size(); ++i) {
+      ByteView m = script[i];
+      if (i == bad) m = m.first(19);
+      Status s = c.OnReceive(m, At({}));
+      if (i < bad) {
+        ASSERT_TRUE(s.ok()) << bad << "/" << i << ": " << s.ToString();
+        while (c.NextReassembled()) ++delivered;
+        c.OnReceivesPosted(c.ReceivesWanted());
+        while (c.NextSend(At({}))) {
+        }
+      } else {
+        EXPECT_TRUE(s.Is(Code::kProtocol)) << bad << "/" << i << ": " << s.ToString();
+        EXPECT_EQ(c.state(), State::kDisconnected);
+      }
+    }
+    EXPECT_EQ(delivered, bad >= 5 ? 1u : 0u) << bad;
+    EXPECT_FALSE(c.NextReassembled().has_value());
+    EXPECT_FALSE(c.NextSend(At({})).has_value());
+    EXPECT_TRUE(c.error().Is(Code::kProtocol));
+  }
+}
+
+TEST(SmbdConnection, FaultSweepLosingTheConnectionAfterTheNthSend) {
+  // The transport reports a failed send after N messages: everything stops, the reason is kept.
+  for (int fail_after = 0; fail_after < 5; ++fail_after) {
+    Connection c = Connected();
+    ASSERT_TRUE(c.QueueSend(Pattern(5000)).ok());  // four fragments
+    int sent = 0;
+    while (c.NextSend(At({}))) {
+      if (++sent == fail_after) {
+        c.OnConnectionLost(Status::Errno(5, "rdma: send failed"));
+      }
+    }
+    EXPECT_EQ(sent, fail_after == 0 ? 4 : fail_after) << fail_after;
+    if (fail_after == 0) continue;
+    EXPECT_EQ(c.state(), State::kDisconnected);
+    EXPECT_TRUE(c.error().Is(Code::kSystem));
+    EXPECT_FALSE(c.HasQueuedData());
+    EXPECT_TRUE(c.QueueSend(Pattern(10)).Is(Code::kSystem));
+  }
+}
+
 // --- Local events -----------------------------------------------------------------------------
 
 TEST(SmbdConnection, DisconnectedIsTerminal) {
