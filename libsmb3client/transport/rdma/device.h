@@ -64,9 +64,9 @@ struct DeviceCaps {
   uint32_t max_qp_rd_atom = 0;       // RDMA READs we may answer at once (responder resources)
   uint32_t max_qp_init_rd_atom = 0;  // RDMA READs we may have outstanding (initiator depth)
   uint32_t max_cqe = 0;
-  uint32_t max_mr_size_mib = 0;      // capped at 4 TiB
+  uint32_t max_mr_size_mib = 0;  // capped at 4 TiB
   bool memory_windows_type2 = false;
-  bool iwarp = false;                // iWARP: MS-SMBD uses port 5445 and IRD/ORD private data
+  bool iwarp = false;  // iWARP: MS-SMBD uses port 5445 and IRD/ORD private data
   WindowMechanism window_mechanism() const {
     return memory_windows_type2 ? WindowMechanism::kMemoryWindow : WindowMechanism::kRegisterPerIo;
   }
@@ -78,16 +78,16 @@ struct QueueOptions {
   uint32_t recv_queue_depth = 256;
   uint32_t max_send_sge = 4;
   uint32_t max_recv_sge = 1;
-  uint32_t max_inline_data = 0;     // bytes a SEND may carry inline (0: none)
+  uint32_t max_inline_data = 0;  // bytes a SEND may carry inline (0: none)
 };
 
 // rdma_conn_param as MS-SMBD wants it.
 struct ConnectParams {
-  std::vector<uint8_t> private_data;     // e.g. the iWARP IRD/ORD exchange
-  uint32_t responder_resources = 16;     // clamped to caps().max_qp_rd_atom
-  uint32_t initiator_depth = 16;         // clamped to caps().max_qp_init_rd_atom
+  std::vector<uint8_t> private_data;  // e.g. the iWARP IRD/ORD exchange
+  uint32_t responder_resources = 16;  // clamped to caps().max_qp_rd_atom
+  uint32_t initiator_depth = 16;      // clamped to caps().max_qp_init_rd_atom
   uint8_t retry_count = 7;
-  uint8_t rnr_retry_count = 7;           // 7: retry forever, as MS-SMBD peers expect
+  uint8_t rnr_retry_count = 7;  // 7: retry forever, as MS-SMBD peers expect
   std::chrono::milliseconds timeout{10000};
 };
 
@@ -108,16 +108,16 @@ struct RemoteWindow {
 // Work-completion outcomes, the device-independent subset of ibv_wc_status.
 enum class WcStatus : uint8_t {
   kSuccess,
-  kFlushed,             // the queue pair is in error or disconnected: teardown, not a new fault
-  kLocalLength,         // a message larger than the posted receive
-  kLocalProtection,     // a local SGE outside its registration or without the access needed
+  kFlushed,          // the queue pair is in error or disconnected: teardown, not a new fault
+  kLocalLength,      // a message larger than the posted receive
+  kLocalProtection,  // a local SGE outside its registration or without the access needed
   kLocalQpOperation,
-  kMemoryWindowBind,    // a bind the region does not allow
-  kRemoteAccess,        // the peer's key, bounds or access rights refused our RDMA operation
+  kMemoryWindowBind,  // a bind the region does not allow
+  kRemoteAccess,      // the peer's key, bounds or access rights refused our RDMA operation
   kRemoteInvalidRequest,
-  kRemoteOperation,     // e.g. the peer could not invalidate the key we sent
-  kRetryExceeded,       // transport retries exhausted: the peer is gone
-  kRnrRetryExceeded,    // the peer never posted a receive in time
+  kRemoteOperation,   // e.g. the peer could not invalidate the key we sent
+  kRetryExceeded,     // transport retries exhausted: the peer is gone
+  kRnrRetryExceeded,  // the peer never posted a receive in time
   kGeneral,
 };
 const char* WcStatusName(WcStatus s);
@@ -129,22 +129,22 @@ Status WcStatusToStatus(WcStatus s);
 // What Process() produced: a work completion or a connection event.
 struct Event {
   enum class Kind : uint8_t {
-    kRecv,           // a receive completed: byte_len bytes in the buffer posted with wr_id
-    kSend,           // a SEND (with or without invalidate) completed
-    kRdmaWrite,      // our RDMA WRITE completed
-    kRdmaRead,       // our RDMA READ completed
-    kBind,           // a window bind (or per-I/O registration) completed
-    kInvalidate,     // a local invalidation (or per-I/O deregistration) completed
-    kConnected,      // passive side: a peer connected (its private data in private_data)
-    kDisconnected,   // the connection is gone; last event, after every flushed completion
+    kRecv,          // a receive completed: byte_len bytes in the buffer posted with wr_id
+    kSend,          // a SEND (with or without invalidate) completed
+    kRdmaWrite,     // our RDMA WRITE completed
+    kRdmaRead,      // our RDMA READ completed
+    kBind,          // a window bind (or per-I/O registration) completed
+    kInvalidate,    // a local invalidation (or per-I/O deregistration) completed
+    kConnected,     // passive side: a peer connected (its private data in private_data)
+    kDisconnected,  // the connection is gone; last event, after every flushed completion
   };
   Kind kind = Kind::kRecv;
   uint64_t wr_id = 0;
   WcStatus wc_status = WcStatus::kSuccess;
-  Status status;                            // Ok, or WcStatusToStatus / why disconnected
-  uint32_t byte_len = 0;                    // kRecv; kRdmaRead/kRdmaWrite: bytes moved
-  std::optional<uint32_t> invalidated_rkey; // kRecv: the peer's SEND_WITH_INVALIDATE key
-  std::vector<uint8_t> private_data;        // kConnected; the CM may zero-pad it (IB: 56 bytes)
+  Status status;                             // Ok, or WcStatusToStatus / why disconnected
+  uint32_t byte_len = 0;                     // kRecv; kRdmaRead/kRdmaWrite: bytes moved
+  std::optional<uint32_t> invalidated_rkey;  // kRecv: the peer's SEND_WITH_INVALIDATE key
+  std::vector<uint8_t> private_data;         // kConnected; the CM may zero-pad it (IB: 56 bytes)
 
   bool ok() const { return wc_status == WcStatus::kSuccess && status.ok(); }
   bool flushed() const { return wc_status == WcStatus::kFlushed; }
@@ -195,9 +195,10 @@ class Endpoint {
   // Event::kDisconnected. Idempotent.
   virtual void Disconnect() = 0;
 
-  // --- Memory -------------------------------------------------------------------------------------
-  // Registers `memory` once (per connection) with `access` (Access bits). Errors: kSystem (ENOMEM,
-  // EINVAL), kInvalidArgument for empty memory.
+  // --- Memory
+  // ------------------------------------------------------------------------------------- Registers
+  // `memory` once (per connection) with `access` (Access bits). Errors: kSystem (ENOMEM, EINVAL),
+  // kInvalidArgument for empty memory.
   virtual Result<std::unique_ptr<MemoryRegion>> Register(std::span<uint8_t> memory,
                                                          uint32_t access) = 0;
   // A window slot. With kMemoryWindow the region to bind on must carry kMwBind.
@@ -212,9 +213,10 @@ class Endpoint {
   // bound nor being bound (so check bound() first: the peer may have invalidated it already).
   virtual Status Invalidate(uint64_t wr_id, MemoryWindow& window) = 0;
 
-  // --- Data path ----------------------------------------------------------------------------------
-  // Posts a receive into `sges` (registered with kLocalWrite). Errors: kDisconnected once
-  // disconnected, kResourceExhausted when the receive queue is full, kSystem.
+  // --- Data path
+  // ---------------------------------------------------------------------------------- Posts a
+  // receive into `sges` (registered with kLocalWrite). Errors: kDisconnected once disconnected,
+  // kResourceExhausted when the receive queue is full, kSystem.
   virtual Status PostReceive(uint64_t wr_id, std::span<const Sge> sges) = 0;
   // Posts a SEND of the gathered `sges`; `inline_data` copies them into the work request (total at
   // most QueueOptions::max_inline_data); `invalidate_rkey` makes it a SEND_WITH_INVALIDATE of the
@@ -227,9 +229,10 @@ class Endpoint {
   virtual Status PostWrite(uint64_t wr_id, std::span<const Sge> sges, const RemoteWindow& to) = 0;
   virtual Status PostRead(uint64_t wr_id, std::span<const Sge> sges, const RemoteWindow& from) = 0;
 
-  // --- Event loop ---------------------------------------------------------------------------------
-  // Descriptors to poll for reading: connection-manager events and completion-channel events
-  // (both non-blocking; either may be the same descriptor, or -1 when an implementation has none).
+  // --- Event loop
+  // --------------------------------------------------------------------------------- Descriptors
+  // to poll for reading: connection-manager events and completion-channel events (both
+  // non-blocking; either may be the same descriptor, or -1 when an implementation has none).
   virtual int cm_fd() const = 0;
   virtual int cq_fd() const = 0;
   // Handles whatever is ready without blocking: connection events, and completion events (get the

@@ -17,15 +17,14 @@ Result<std::unique_ptr<Registrar>> Registrar::Create(Endpoint& endpoint, size_t 
   buffer_size = (buffer_size + page - 1) / page * page;
   const size_t mapped = buffer_size * count;
   // Page-aligned and populated up front: registration pins the pages anyway.
-  void* p = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-                 -1, 0);
+  void* p = mmap(nullptr, mapped, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
   if (p == MAP_FAILED) return Status::Errno(errno, "rdma: mmap of the registered slab");
-  std::unique_ptr<Registrar> r(new Registrar(endpoint, static_cast<uint8_t*>(p), mapped, buffer_size));
-  SMB3_ASSIGN_OR_RETURN(r->region_,
-                        endpoint.Register({r->base_, mapped}, Access::kLocalWrite |
-                                                                  Access::kRemoteWrite |
-                                                                  Access::kRemoteRead |
-                                                                  Access::kMwBind));
+  std::unique_ptr<Registrar> r(
+      new Registrar(endpoint, static_cast<uint8_t*>(p), mapped, buffer_size));
+  SMB3_ASSIGN_OR_RETURN(
+      r->region_, endpoint.Register({r->base_, mapped}, Access::kLocalWrite | Access::kRemoteWrite |
+                                                            Access::kRemoteRead | Access::kMwBind));
   r->slots_.resize(count);
   for (size_t i = 0; i < count; ++i) {
     SMB3_ASSIGN_OR_RETURN(r->slots_[i].window, endpoint.AllocateWindow());

@@ -6,8 +6,8 @@
 // A buffer is shown to the peer only between Expose() and the end of its I/O: with type-2 memory
 // windows a window is bound per I/O under a fresh key and the peer invalidates it with its reply
 // (SMB2_CHANNEL_RDMA_V1_INVALIDATE); otherwise (kRegisterPerIo) the I/O's range is registered on
-// its own and deregistered afterwards (SMB2_CHANNEL_RDMA_V1). Release() returns a buffer to the free
-// list only once its key is dead: at once if the peer invalidated it, else after the local
+// its own and deregistered afterwards (SMB2_CHANNEL_RDMA_V1). Release() returns a buffer to the
+// free list only once its key is dead: at once if the peer invalidated it, else after the local
 // invalidation completes — so a late RDMA operation of the peer can never reach a reused buffer.
 //
 // The registrar posts binds and invalidations with wr_ids tagged by kWorkRequestTag; the event loop

@@ -182,7 +182,8 @@ Status VerbsEndpoint::Invalidate(uint64_t wr_id, MemoryWindow& w) {
     window.pending_ = true;
     return Status::Ok();
   }
-  Status s = VerbsStatus(ibv_dereg_mr(window.io_mr.release()), "rdma: ibv_dereg_mr (per-I/O window)");
+  Status s =
+      VerbsStatus(ibv_dereg_mr(window.io_mr.release()), "rdma: ibv_dereg_mr (per-I/O window)");
   window.bound_ = false;
   if (!s.ok()) return s;
   Event e;

@@ -29,9 +29,11 @@ DeviceCaps CapsOf(ibv_context* ctx, const ibv_device_attr& attr) {
   caps.max_qp_rd_atom = static_cast<uint32_t>(std::max(attr.max_qp_rd_atom, 0));
   caps.max_qp_init_rd_atom = static_cast<uint32_t>(std::max(attr.max_qp_init_rd_atom, 0));
   caps.max_cqe = static_cast<uint32_t>(std::max(attr.max_cqe, 0));
-  caps.max_mr_size_mib = static_cast<uint32_t>(std::min<uint64_t>(attr.max_mr_size >> 20, 4u << 20));
+  caps.max_mr_size_mib =
+      static_cast<uint32_t>(std::min<uint64_t>(attr.max_mr_size >> 20, 4u << 20));
   caps.memory_windows_type2 =
-      (attr.device_cap_flags & (IBV_DEVICE_MEM_WINDOW_TYPE_2A | IBV_DEVICE_MEM_WINDOW_TYPE_2B)) != 0;
+      (attr.device_cap_flags & (IBV_DEVICE_MEM_WINDOW_TYPE_2A | IBV_DEVICE_MEM_WINDOW_TYPE_2B)) !=
+      0;
   caps.iwarp = ctx->device->transport_type == IBV_TRANSPORT_IWARP;
   return caps;
 }
@@ -130,10 +132,10 @@ Status VerbsEndpoint::Resolve(const std::string& address, uint16_t port,
       CmStatus(rdma_create_id(channel_.get(), &id, this, RDMA_PS_TCP), "rdma: rdma_create_id"));
   id_.reset(id);
 
-  SMB3_RETURN_IF_ERROR(CmStatus(rdma_resolve_addr(id_.get(), nullptr,
-                                                  reinterpret_cast<sockaddr*>(&dst),
-                                                  std::max(RemainingMs(deadline), 1)),
-                                "rdma: rdma_resolve_addr"));
+  SMB3_RETURN_IF_ERROR(
+      CmStatus(rdma_resolve_addr(id_.get(), nullptr, reinterpret_cast<sockaddr*>(&dst),
+                                 std::max(RemainingMs(deadline), 1)),
+               "rdma: rdma_resolve_addr"));
   SMB3_ASSIGN_OR_RETURN(rdma_cm_event_type ev, WaitCmEvent(deadline));
   if (ev == RDMA_CM_EVENT_ADDR_ERROR) {
     // The route leaves by a netdev without an RDMA device, or the address is unreachable.
@@ -147,7 +149,9 @@ Status VerbsEndpoint::Resolve(const std::string& address, uint16_t port,
     return Status(Code::kUnreachable, ENETUNREACH, "rdma: route resolution failed");
   }
   if (ev != RDMA_CM_EVENT_ROUTE_RESOLVED) return Status::Errno(EPROTO, "rdma: unexpected CM event");
-  return CreateQueuePair(options.queues);
+  SMB3_RETURN_IF_ERROR(CreateQueuePair(options.queues));
+  if (!options.use_memory_windows) caps_.memory_windows_type2 = false;
+  return Status::Ok();
 }
 
 Status VerbsEndpoint::CreateQueuePair(const QueueOptions& queues) {
@@ -350,7 +354,8 @@ Result<std::unique_ptr<MemoryRegion>> VerbsEndpoint::Register(std::span<uint8_t>
   if (!pd_) return Status::Invalid("rdma: Register before Resolve");
   // Without windows there is nothing to bind: MW_BIND would only make some devices refuse.
   if (!caps_.memory_windows_type2) access &= ~static_cast<uint32_t>(Access::kMwBind);
-  MrPtr mr(ibv_reg_mr(pd_.get(), memory.data(), memory.size(), static_cast<int>(ToIbvAccess(access))));
+  MrPtr mr(
+      ibv_reg_mr(pd_.get(), memory.data(), memory.size(), static_cast<int>(ToIbvAccess(access))));
   if (!mr) return ErrnoStatus(errno, "rdma: ibv_reg_mr");
   return std::unique_ptr<MemoryRegion>(std::make_unique<VerbsRegion>(std::move(mr), access));
 }
@@ -396,8 +401,8 @@ class VerbsListener final : public Listener {
     if (!channel_) return ErrnoStatus(errno, "rdma: rdma_create_event_channel");
     SMB3_RETURN_IF_ERROR(SetNonBlocking(channel_->fd, "rdma: event channel O_NONBLOCK"));
     rdma_cm_id* id = nullptr;
-    SMB3_RETURN_IF_ERROR(
-        CmStatus(rdma_create_id(channel_.get(), &id, nullptr, RDMA_PS_TCP), "rdma: rdma_create_id"));
+    SMB3_RETURN_IF_ERROR(CmStatus(rdma_create_id(channel_.get(), &id, nullptr, RDMA_PS_TCP),
+                                  "rdma: rdma_create_id"));
     id_.reset(id);
     SMB3_RETURN_IF_ERROR(CmStatus(rdma_bind_addr(id_.get(), reinterpret_cast<sockaddr*>(&local)),
                                   "rdma: rdma_bind_addr"));
@@ -424,8 +429,8 @@ class VerbsListener final : public Listener {
         SMB3_RETURN_IF_ERROR(
             CmStatus(rdma_migrate_id(child.get(), channel.get()), "rdma: rdma_migrate_id"));
         auto endpoint = std::make_unique<VerbsEndpoint>();
-        SMB3_RETURN_IF_ERROR(
-            endpoint->Adopt(std::move(channel), std::move(child), std::move(private_data), queues_));
+        SMB3_RETURN_IF_ERROR(endpoint->Adopt(std::move(channel), std::move(child),
+                                             std::move(private_data), queues_));
         return std::unique_ptr<Endpoint>(std::move(endpoint));
       }
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {

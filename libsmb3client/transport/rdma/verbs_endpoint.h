@@ -28,6 +28,9 @@ Result<std::vector<DeviceCaps>> ListDevices();
 struct ResolveOptions {
   QueueOptions queues;
   std::chrono::milliseconds timeout{5000};  // for address and route resolution together
+  // false: never use memory windows, even where the device has them (kRegisterPerIo; caps() then
+  // reports memory_windows_type2 false). For devices with broken windows, and for testing.
+  bool use_memory_windows = true;
 };
 
 // Resolves `address` (numeric or a name) and the route to it, then creates the protection domain,

@@ -115,9 +115,9 @@ class VerbsWindow final : public MemoryWindow {
   RemoteWindow remote() const override { return remote_; }
   bool bound() const override { return bound_; }
 
-  MwPtr mw;              // kMemoryWindow
-  MrPtr io_mr;           // kRegisterPerIo: the registration of the exposed range
-  uint32_t key = 0;      // the key of the latest bind
+  MwPtr mw;          // kMemoryWindow
+  MrPtr io_mr;       // kRegisterPerIo: the registration of the exposed range
+  uint32_t key = 0;  // the key of the latest bind
   bool bound_ = false;
   bool pending_ = false;  // a bind or invalidation is in flight
   RemoteWindow remote_;

@@ -214,8 +214,13 @@ class SoftEndpoint final : public rdma::Endpoint {
     }
     uint64_t addr = reinterpret_cast<uint64_t>(memory.data());
     KeyEntry local{KeyEntry::Type::kMrLocal, 0, addr, memory.size(), access, true, nullptr};
-    KeyEntry remote{KeyEntry::Type::kMrRemote, 0, addr, memory.size(),
-                    access & (Access::kRemoteWrite | Access::kRemoteRead), true, nullptr};
+    KeyEntry remote{KeyEntry::Type::kMrRemote,
+                    0,
+                    addr,
+                    memory.size(),
+                    access & (Access::kRemoteWrite | Access::kRemoteRead),
+                    true,
+                    nullptr};
     uint32_t lkey = NewEntry(local, 0x11);
     uint32_t rkey = NewEntry(remote, 0x77);
     auto region = std::make_unique<SoftRegion>(this, memory, access, lkey, rkey);
@@ -803,13 +808,12 @@ Result<std::unique_ptr<rdma::Endpoint>> Fabric::Listen(const std::string& addres
 
 Result<std::unique_ptr<rdma::Endpoint>> Fabric::Resolve(const std::string& address, uint16_t port,
                                                         const rdma::QueueOptions& queues) {
-  bool known = std::any_of(endpoints_.begin(), endpoints_.end(), [&](SoftEndpoint* e) {
-    return e->passive_ && e->address_ == address;
-  });
+  bool known = std::any_of(endpoints_.begin(), endpoints_.end(),
+                           [&](SoftEndpoint* e) { return e->passive_ && e->address_ == address; });
   if (!known) return Status(Code::kUnreachable, EHOSTUNREACH, "softrdma: no route to address");
   SMB3_ASSIGN_OR_RETURN(int fd, NewEventFd());
-  return std::unique_ptr<rdma::Endpoint>(
-      std::make_unique<SoftEndpoint>(this, address, port, false, queues, rdma::ConnectParams{}, fd));
+  return std::unique_ptr<rdma::Endpoint>(std::make_unique<SoftEndpoint>(
+      this, address, port, false, queues, rdma::ConnectParams{}, fd));
 }
 
 bool Fabric::Step() {
@@ -849,7 +853,9 @@ void Fabric::InjectConnectionLoss(rdma::Endpoint& endpoint) {
   if (peer != nullptr) peer->Teardown(Status(Code::kDisconnected, 0, "softrdma: connection lost"));
 }
 
-void Fabric::InjectRnr(rdma::Endpoint& endpoint, uint32_t count) { Soft(endpoint).InjectRnr(count); }
+void Fabric::InjectRnr(rdma::Endpoint& endpoint, uint32_t count) {
+  Soft(endpoint).InjectRnr(count);
+}
 
 void Fabric::InjectDelay(rdma::Endpoint& endpoint, uint32_t steps) {
   Soft(endpoint).InjectDelay(steps);

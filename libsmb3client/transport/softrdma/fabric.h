@@ -42,10 +42,10 @@ struct FabricOptions {
 struct FabricCounters {
   uint64_t steps = 0;
   uint64_t sends_delivered = 0;
-  uint64_t rnr_naks = 0;                 // a SEND found no receive (or an injected RNR)
+  uint64_t rnr_naks = 0;  // a SEND found no receive (or an injected RNR)
   uint64_t rdma_write_bytes = 0;
   uint64_t rdma_read_bytes = 0;
-  uint64_t remote_access_errors = 0;     // RDMA READ/WRITE refused by key, bounds or rights
+  uint64_t remote_access_errors = 0;  // RDMA READ/WRITE refused by key, bounds or rights
   uint64_t windows_bound = 0;
   uint64_t windows_invalidated_local = 0;
   uint64_t windows_invalidated_remote = 0;
@@ -75,9 +75,10 @@ class Fabric {
   // Steps until a round changes nothing and no delayed work waits; returns the rounds run.
   size_t RunUntilIdle();
 
-  // --- Fault injection (on endpoints of this fabric) ----------------------------------------------
-  // Moves `endpoint`'s queue pair to error now: its outstanding work requests complete as flushed;
-  // the peer notices when its next operation toward it fails (retries exceeded).
+  // --- Fault injection (on endpoints of this fabric)
+  // ---------------------------------------------- Moves `endpoint`'s queue pair to error now: its
+  // outstanding work requests complete as flushed; the peer notices when its next operation toward
+  // it fails (retries exceeded).
   void InjectQpError(rdma::Endpoint& endpoint);
   // Loses the connection under both sides: each flushes and gets Event::kDisconnected
   // (kDisconnected "softrdma: connection lost").

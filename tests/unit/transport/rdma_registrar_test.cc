@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // The memory registrar on the software device: a buffer is reachable by the peer only while its
 // I/O is exposed, and is never handed out again while a key to it may still work.
-#include "transport/rdma/registrar.h"
-
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "transport/rdma/registrar.h"
 #include "transport/softrdma/fabric.h"
 
 namespace smb3::transport::rdma {
@@ -88,8 +87,8 @@ TEST_P(RegistrarTest, ExposedOnlyUntilReleasedAndNotReusedBeforeTheKeyDies) {
   size_t buffer = *registrar_->Acquire();
   auto window = registrar_->Expose(buffer, 4096, Access::kRemoteWrite);
   ASSERT_TRUE(window.ok()) << window.status().ToString();
-  EXPECT_TRUE(registrar_->Expose(buffer, 4096, Access::kRemoteWrite).status().Is(
-      Code::kInvalidArgument));
+  EXPECT_TRUE(
+      registrar_->Expose(buffer, 4096, Access::kRemoteWrite).status().Is(Code::kInvalidArgument));
   Pump();
   EXPECT_EQ(registrar_->counters().windows_bound, 1u);
   EXPECT_EQ(ServerWrite("READ data", *window), WcStatus::kSuccess);

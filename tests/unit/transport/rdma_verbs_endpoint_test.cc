@@ -3,14 +3,13 @@
 // every entry point says so clearly, and the errno conventions of librdmacm and libibverbs come
 // out as the same Status. With a device present the no-device tests skip and say why; the vm tier
 // exercises real verbs over soft-RoCE.
-#include "transport/rdma/verbs_endpoint.h"
-
 #include <gtest/gtest.h>
 
 #include <cerrno>
 #include <filesystem>
 #include <string>
 
+#include "transport/rdma/verbs_endpoint.h"
 #include "transport/rdma/verbs_errors.h"
 
 namespace smb3::transport::rdma {
@@ -23,9 +22,9 @@ bool KernelHasRdmaDevice() {
   return !ec && it != std::filesystem::directory_iterator();
 }
 
-#define SKIP_IF_DEVICE_PRESENT()                                                   \
-  do {                                                                             \
-    if (KernelHasRdmaDevice()) GTEST_SKIP() << "an RDMA device is present here";   \
+#define SKIP_IF_DEVICE_PRESENT()                                                 \
+  do {                                                                           \
+    if (KernelHasRdmaDevice()) GTEST_SKIP() << "an RDMA device is present here"; \
   } while (0)
 
 void ExpectNoDevice(const Status& s) {

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// rdma_verbs_pingpong ADDRESS [PORT]: two of our own rdma-core endpoints, a listener and an
-// initiator on two threads of one process, over a real device (soft-RoCE in the lab guest:
+// rdma_verbs_pingpong [--no-mw] ADDRESS [PORT]: two of our own rdma-core endpoints, a listener and
+// an initiator on two threads of one process, over a real device (soft-RoCE in the lab guest:
 // `scripts/smbdirect-lab run --no-services -- build/.../rdma_verbs_pingpong 10.99.0.1`).
 //
 // Checks, in order: connect with private data; 100 SEND/RECV round trips; the initiator exposes
-// 64 KiB through a window (type-2 memory window or per-I/O registration, whichever the device
-// offers), the listener RDMA-WRITEs a pattern into it and RDMA-READs it back; the window is then
-// invalidated (remotely by SEND_WITH_INVALIDATE with memory windows, locally otherwise) and a
-// second RDMA WRITE with the stale key must fail with a remote access error; both sides tear down.
-// Prints one PASS/FAIL line per check; exits 0 only when all pass.
+// 64 KiB of a Registrar buffer (type-2 memory window where the device has them, per-I/O
+// registration otherwise or with --no-mw), the listener RDMA-WRITEs a pattern into it and
+// RDMA-READs it back; the window is then invalidated (remotely by SEND_WITH_INVALIDATE with memory
+// windows, locally otherwise) and a second RDMA WRITE with the stale key must fail with a remote
+// access error; both sides tear down. Prints one PASS/FAIL line per check; exits 0 only when all
+// pass.
 #include <poll.h>
 
 #include <atomic>
@@ -21,6 +22,7 @@
 #include <thread>
 
 #include "base/byte_io.h"
+#include "transport/rdma/registrar.h"
 #include "transport/rdma/verbs_endpoint.h"
 
 namespace rdma = smb3::transport::rdma;
@@ -37,6 +39,7 @@ constexpr uint32_t kWindowLength = 64 * 1024;
 constexpr auto kTimeout = std::chrono::seconds(20);
 
 std::atomic<int> failures{0};
+bool use_memory_windows = true;
 
 void Report(const char* side, const char* check, bool ok, const std::string& detail = "") {
   std::printf("%s rdma-pingpong/%s/%s%s%s\n", ok ? "PASS" : "FAIL", side, check,
@@ -54,8 +57,8 @@ struct Peer {
   std::deque<Event> events;
 
   bool Setup() {
-    auto r = ep->Register(memory, Access::kLocalWrite | Access::kRemoteWrite |
-                                      Access::kRemoteRead | Access::kMwBind);
+    auto r = ep->Register(
+        memory, Access::kLocalWrite | Access::kRemoteWrite | Access::kRemoteRead | Access::kMwBind);
     if (!r.ok()) {
       Report(name, "register", false, r.status().ToString());
       return false;
@@ -104,7 +107,8 @@ struct Peer {
   std::optional<std::string> Receive() {
     auto e = WaitKind(Event::Kind::kRecv);
     if (!e || !e->ok() || e->kind != Event::Kind::kRecv) return std::nullopt;
-    std::string text(memory.data() + e->wr_id * kSlot, memory.data() + e->wr_id * kSlot + e->byte_len);
+    std::string text(memory.data() + e->wr_id * kSlot,
+                     memory.data() + e->wr_id * kSlot + e->byte_len);
     last_invalidated = e->invalidated_rkey;
     if (!Repost(e->wr_id)) return std::nullopt;
     return text;
@@ -143,7 +147,8 @@ void Server(const std::string& address, uint16_t port) {
   const auto* w = reinterpret_cast<const uint8_t*>(window_msg->data());
   rdma::RemoteWindow remote{smb3::LoadU64(w), smb3::LoadU32(w + 8), smb3::LoadU32(w + 12)};
   bool memory_window = w[16] != 0;
-  for (uint32_t i = 0; i < kWindowLength; ++i) p.memory[kRegion / 2 + i] = static_cast<uint8_t>(i * 7 + 1);
+  for (uint32_t i = 0; i < kWindowLength; ++i)
+    p.memory[kRegion / 2 + i] = static_cast<uint8_t>(i * 7 + 1);
   Sge src = p.mr->Slice(kRegion / 2, kWindowLength);
   s = p.ep->PostWrite(1, {&src, 1}, remote);
   auto wrote = s.ok() ? p.WaitKind(Event::Kind::kRdmaWrite) : std::nullopt;
@@ -153,8 +158,8 @@ void Server(const std::string& address, uint16_t port) {
   s = p.ep->PostRead(2, {&back, 1}, remote);
   auto read = s.ok() ? p.WaitKind(Event::Kind::kRdmaRead) : std::nullopt;
   bool same = read && read->ok() &&
-              std::memcmp(p.memory.data() + kRegion / 2, p.memory.data() + kRegion / 2 + kWindowLength,
-                          kWindowLength) == 0;
+              std::memcmp(p.memory.data() + kRegion / 2,
+                          p.memory.data() + kRegion / 2 + kWindowLength, kWindowLength) == 0;
   Report(p.name, "rdma-read-from-window", same);
 
   // With memory windows the peer's key dies with our SEND_WITH_INVALIDATE ([MS-SMBD] 3.1.4.4).
@@ -174,6 +179,7 @@ void Server(const std::string& address, uint16_t port) {
 void Client(const std::string& address, uint16_t port) {
   Peer p{"initiator"};
   rdma::ResolveOptions options;
+  options.use_memory_windows = use_memory_windows;
   std::optional<smb3::Result<std::unique_ptr<rdma::Endpoint>>> ep;
   // The listener thread may not listen yet: retry a refused connection for a while.
   for (int attempt = 0; attempt < 50; ++attempt) {
@@ -208,15 +214,19 @@ void Client(const std::string& address, uint16_t port) {
   }
   Report(p.name, "100-round-trips", pongs);
 
-  auto window = p.ep->AllocateWindow();
-  if (!window.ok()) return Report(p.name, "allocate-window", false, window.status().ToString());
-  smb3::Status s = p.ep->Bind(7, **window, *p.mr, kWindowOffset, kWindowLength,
-                              Access::kRemoteWrite | Access::kRemoteRead);
-  auto bound = s.ok() ? p.WaitKind(Event::Kind::kBind) : std::nullopt;
-  Report(p.name, "bind-window", bound && bound->ok() && (*window)->bound(),
-         bound ? bound->status.ToString() : s.ToString());
-  rdma::RemoteWindow remote = (*window)->remote();
-  bool memory_window = p.ep->window_mechanism() == rdma::WindowMechanism::kMemoryWindow;
+  auto made = rdma::Registrar::Create(*p.ep, kWindowLength, 2);
+  if (!made.ok()) return Report(p.name, "registrar", false, made.status().ToString());
+  std::unique_ptr<rdma::Registrar> registrar = std::move(made).value();
+  size_t buffer = *registrar->Acquire();
+  auto exposed =
+      registrar->Expose(buffer, kWindowLength, Access::kRemoteWrite | Access::kRemoteRead);
+  if (!exposed.ok()) return Report(p.name, "expose", false, exposed.status().ToString());
+  rdma::RemoteWindow remote = *exposed;
+  auto bound = p.WaitFor([](const Event& e) { return rdma::Registrar::Owns(e.wr_id) || !e.ok(); });
+  if (bound) registrar->OnEvent(*bound);
+  Report(p.name, "bind-window", bound && bound->ok() && registrar->counters().windows_bound == 1,
+         bound ? bound->status.ToString() : "no bind completion");
+  bool memory_window = registrar->mechanism() == rdma::WindowMechanism::kMemoryWindow;
   uint8_t desc[17];
   smb3::StoreU64(desc, remote.addr);
   smb3::StoreU32(desc + 8, remote.rkey);
@@ -225,40 +235,54 @@ void Client(const std::string& address, uint16_t port) {
   if (!p.Send(std::string(desc, desc + sizeof desc))) return;
   p.WaitKind(Event::Kind::kSend);
   auto done = p.Receive();
+  if (p.last_invalidated) registrar->OnRemoteInvalidation(*p.last_invalidated);
+  std::span<uint8_t> data = registrar->Memory(buffer);
   bool pattern = true;
-  for (uint32_t i = 0; i < kWindowLength; ++i) {
-    pattern &= p.memory[kWindowOffset + i] == static_cast<uint8_t>(i * 7 + 1);
-  }
+  for (uint32_t i = 0; i < kWindowLength; ++i)
+    pattern &= data[i] == static_cast<uint8_t>(i * 7 + 1);
   Report(p.name, "data-arrived-by-rdma-write", done && *done == "done" && pattern);
+  smb3::Status s = registrar->Release(buffer);
   if (memory_window) {
-    Report(p.name, "remote-invalidation", p.last_invalidated == remote.rkey && !(*window)->bound(),
+    Report(p.name, "remote-invalidation",
+           s.ok() && p.last_invalidated == remote.rkey &&
+               registrar->counters().windows_invalidated_remote == 1 &&
+               registrar->free_buffers() == 2,
            p.last_invalidated ? "invalidated key " + std::to_string(*p.last_invalidated) +
                                     ", bound key " + std::to_string(remote.rkey)
                               : "no invalidated key reported");
   } else {
-    s = p.ep->Invalidate(8, **window);
-    auto inv = s.ok() ? p.WaitKind(Event::Kind::kInvalidate) : std::nullopt;
-    Report(p.name, "local-invalidation", inv && inv->ok() && !(*window)->bound());
+    auto inv =
+        s.ok() ? p.WaitFor([](const Event& e) { return rdma::Registrar::Owns(e.wr_id) || !e.ok(); })
+               : std::nullopt;
+    if (inv) registrar->OnEvent(*inv);
+    Report(p.name, "local-invalidation",
+           inv && inv->ok() && registrar->counters().windows_invalidated_local == 1 &&
+               registrar->free_buffers() == 2,
+           s.ToString());
   }
-  std::vector<uint8_t> before(p.memory.begin() + kWindowOffset,
-                              p.memory.begin() + kWindowOffset + kWindowLength);
+  std::vector<uint8_t> before(data.begin(), data.end());
   if (!p.Send("again")) return;
   auto down = p.WaitFor([](const Event& e) { return e.kind == Event::Kind::kDisconnected; });
   Report(p.name, "teardown", down.has_value());
   Report(p.name, "memory-untouched-after-revocation",
-         std::equal(before.begin(), before.end(), p.memory.begin() + kWindowOffset));
-  window->reset();
+         std::equal(before.begin(), before.end(), data.begin()));
+  registrar.reset();
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: %s ADDRESS [PORT]\n", argv[0]);
+  int arg = 1;
+  if (arg < argc && std::strcmp(argv[arg], "--no-mw") == 0) {
+    use_memory_windows = false;
+    ++arg;
+  }
+  if (arg >= argc) {
+    std::fprintf(stderr, "usage: %s [--no-mw] ADDRESS [PORT]\n", argv[0]);
     return 2;
   }
-  std::string address = argv[1];
-  uint16_t port = argc > 2 ? static_cast<uint16_t>(std::stoi(argv[2])) : 7471;
+  std::string address = argv[arg];
+  uint16_t port = arg + 1 < argc ? static_cast<uint16_t>(std::stoi(argv[arg + 1])) : 7471;
   std::thread server(Server, address, port);
   std::thread client(Client, address, port);
   server.join();

@@ -2,8 +2,6 @@
 // The software RDMA device: connection, SEND/RECV, receiver-not-ready, and the memory protection
 // an SMB Direct client relies on (a server may touch our memory only through a window bound for
 // the I/O in flight), with the faults a real fabric has.
-#include "transport/softrdma/fabric.h"
-
 #include <gtest/gtest.h>
 #include <poll.h>
 
@@ -12,6 +10,7 @@
 #include <vector>
 
 #include "base/buffer.h"
+#include "transport/softrdma/fabric.h"
 
 namespace smb3::transport::softrdma {
 namespace {
@@ -76,8 +75,8 @@ class SoftRdmaTest : public ::testing::Test {
     for (Side* side : {&client_, &server_}) {
       side->memory = pool_->Get(kRegionSize);
       std::memset(side->memory.data(), 0, kRegionSize);
-      auto mr = side->ep->Register(side->memory.span(),
-                                   side == &client_ ? client_access : kAllAccess);
+      auto mr =
+          side->ep->Register(side->memory.span(), side == &client_ ? client_access : kAllAccess);
       ASSERT_TRUE(mr.ok()) << mr.status().ToString();
       side->mr = std::move(mr).value();
     }
@@ -502,8 +501,8 @@ TEST_F(SoftRdmaTest, BindArgumentsAreChecked) {
   EXPECT_TRUE(client_.ep->Bind(1, *window, *client_.mr, kRegionSize - 10, 11, Access::kRemoteWrite)
                   .Is(Code::kInvalidArgument));
   EXPECT_TRUE(client_.ep->Bind(1, *window, *client_.mr, 0, 16, 0).Is(Code::kInvalidArgument));
-  EXPECT_TRUE(
-      client_.ep->Bind(1, *window, *client_.mr, 0, 16, Access::kLocalWrite).Is(Code::kInvalidArgument));
+  EXPECT_TRUE(client_.ep->Bind(1, *window, *client_.mr, 0, 16, Access::kLocalWrite)
+                  .Is(Code::kInvalidArgument));
 }
 
 TEST_F(SoftRdmaTest, DeregisteringTheRegionKillsItsWindows) {
@@ -655,8 +654,9 @@ TEST(RdmaDevice, CompletionErrorsMapToOneStatusEach) {
   Status general = rdma::WcStatusToStatus(WcStatus::kGeneral);
   EXPECT_TRUE(general.Is(Code::kSystem));
   EXPECT_EQ(general.detail(), static_cast<uint32_t>(EIO));
-  EXPECT_NE(std::string(rdma::WcStatusToStatus(WcStatus::kRemoteAccess).where()).find("remote access"),
-            std::string::npos);
+  EXPECT_NE(
+      std::string(rdma::WcStatusToStatus(WcStatus::kRemoteAccess).where()).find("remote access"),
+      std::string::npos);
 }
 
 }  // namespace
