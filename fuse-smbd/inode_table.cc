@@ -248,6 +248,24 @@ bool InodeTable::UpdateVersion(uint64_t ino, uint64_t size, uint64_t mtime) {
   return same;
 }
 
+void InodeTable::RememberInfo(uint64_t ino, const smb3::FileInfo& info) {
+  std::lock_guard lock(mu_);
+  auto it = inodes_.find(ino);
+  if (it == inodes_.end()) return;
+  it->second.info = info;
+  it->second.info_time = std::chrono::steady_clock::now();
+  it->second.has_info = true;
+}
+
+std::optional<smb3::FileInfo> InodeTable::RecentInfo(uint64_t ino, double max_age_s) const {
+  std::lock_guard lock(mu_);
+  auto it = inodes_.find(ino);
+  if (it == inodes_.end() || !it->second.has_info) return std::nullopt;
+  const std::chrono::duration<double> age = std::chrono::steady_clock::now() - it->second.info_time;
+  if (age.count() > max_age_s) return std::nullopt;
+  return it->second.info;
+}
+
 size_t InodeTable::size() const {
   std::lock_guard lock(mu_);
   return inodes_.size();

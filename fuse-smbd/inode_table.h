@@ -11,6 +11,7 @@
 // Thread-safe: one mutex; no method calls out while holding it.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -66,6 +67,10 @@ class InodeTable {
   // Returns whether the previous values matched and stores the new ones.
   bool UpdateVersion(uint64_t ino, uint64_t size, uint64_t mtime);
 
+  // The attributes last seen for `ino` and when; RecentInfo returns them if younger than max_age_s.
+  void RememberInfo(uint64_t ino, const smb3::FileInfo& info);
+  std::optional<smb3::FileInfo> RecentInfo(uint64_t ino, double max_age_s) const;
+
   size_t size() const;
   uint64_t LookupCount(uint64_t ino) const;  // 0 if unknown (for tests and stats)
 
@@ -81,6 +86,9 @@ class InodeTable {
     bool hidden = false;   // unlinked while open: `path` is the hidden name
     uint64_t seen_size = UINT64_MAX;
     uint64_t seen_mtime = UINT64_MAX;
+    smb3::FileInfo info;
+    std::chrono::steady_clock::time_point info_time{};
+    bool has_info = false;
   };
 
   uint64_t NewInoLocked(uint64_t file_id);

@@ -73,6 +73,7 @@ SmbFs::SmbFs(smb3::Client& client, FsOptions options)
       inodes_(options_.root_path, options_.use_server_ino) {}
 
 struct stat SmbFs::MakeStat(uint64_t ino, const smb3::FileInfo& info) const {
+  inodes_.RememberInfo(ino, info);
   struct stat st{};
   st.st_ino = ino;
   if (info.is_directory()) {
@@ -203,7 +204,10 @@ smb3::Result<struct stat> SmbFs::SetAttr(uint64_t ino, std::optional<uint64_t> f
                                          const SetAttrRequest& req) {
   const bool times = req.set_atime || req.set_mtime;
   const bool wants_change = req.set_size || times || req.set_mode;
-  if (!wants_change) return GetAttr(ino, fh);  // chown: accepted, nothing to store
+  if (!wants_change) {  // chown: accepted, nothing to store; answer with what we just presented
+    if (auto info = inodes_.RecentInfo(ino, options_.actimeo)) return MakeStat(ino, *info);
+    return GetAttr(ino, fh);
+  }
 
   smb3::FileHandle handle;
   std::shared_ptr<OpenFileState> state;
@@ -252,7 +256,9 @@ smb3::Result<struct stat> SmbFs::SetAttr(uint64_t ino, std::optional<uint64_t> f
     });
   }
   if (st.ok() && req.set_mode) {
-    auto info = client_.QueryInfo(handle);
+    // The READONLY attribute decides; attributes presented moments ago are good enough to know it.
+    auto recent = inodes_.RecentInfo(ino, options_.actimeo);
+    auto info = recent ? smb3::Result<smb3::FileInfo>(*recent) : client_.QueryInfo(handle);
     if (!info.ok()) {
       st = ToErrno(info.status());
     } else if (!info->is_directory()) {

@@ -171,7 +171,7 @@ class SmbFs {
 
   smb3::Client& client_;
   FsOptions options_;
-  InodeTable inodes_;
+  mutable InodeTable inodes_;  // MakeStat records the attributes it presents
   HandleTable<OpenFileState> files_;
   HandleTable<OpenDirState> dirs_;
   std::atomic<bool> writeback_{false};

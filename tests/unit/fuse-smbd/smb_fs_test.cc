@@ -198,10 +198,14 @@ TEST_F(SmbFsTest, SetAttrSizeTimesMode) {
   rw.mode = 0644;
   st = fs_.SetAttr(ino, std::nullopt, rw);
   EXPECT_EQ(st->st_mode & 0777, 0644u);
-  // chown is accepted and changes nothing.
+  // chown is accepted and changes nothing; it is answered from the attributes just presented.
   SetAttrRequest own;
   own.set_uid = true;
-  EXPECT_TRUE(fs_.SetAttr(ino, std::nullopt, own).ok());
+  const uint64_t before = client_.stats().requests;
+  auto owned = fs_.SetAttr(ino, std::nullopt, own);
+  ASSERT_TRUE(owned.ok());
+  EXPECT_EQ(owned->st_mode & 0777, 0644u);
+  EXPECT_EQ(client_.stats().requests, before);
 }
 
 TEST_F(SmbFsTest, FtruncateOnReadOnlyHandleFallsBackToPath) {
