@@ -208,6 +208,19 @@ TEST_F(SmbFsTest, SetAttrSizeTimesMode) {
   EXPECT_EQ(client_.stats().requests, before);
 }
 
+TEST_F(SmbFsTest, TimesOfADeletedFileAreAcceptedQuietly) {
+  Put(kRoot, "gone", "x");
+  const uint64_t ino = fs_.Lookup(kRoot, "gone")->ino;
+  ASSERT_TRUE(fs_.Unlink(kRoot, "gone").ok());
+  SetAttrRequest t;
+  t.set_mtime = true;
+  t.mtime = {1000, 0};
+  EXPECT_TRUE(fs_.SetAttr(ino, std::nullopt, t).ok());
+  SetAttrRequest size;
+  size.set_size = true;
+  EXPECT_FALSE(fs_.SetAttr(ino, std::nullopt, size).ok());
+}
+
 TEST_F(SmbFsTest, FtruncateOnReadOnlyHandleFallsBackToPath) {
   Put(kRoot, "f", "0123456789");
   const uint64_t ino = fs_.Lookup(kRoot, "f")->ino;
