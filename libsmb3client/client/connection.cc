@@ -7,6 +7,7 @@
 #include "smb2/cancel.h"
 #include "smb2/compound.h"
 #include "smb2/echo.h"
+#include "smb2/read.h"
 #include "smb3/ntstatus.h"
 
 namespace smb3::client {
@@ -24,10 +25,6 @@ struct ReceiveThreadScope {
   ~ReceiveThreadScope() { t_on_receive_thread = false; }
 };
 
-uint16_t ChargeFor(uint32_t bytes) {
-  // [MS-SMB2] 3.1.5.2: CreditCharge = (max(SendPayloadSize, ExpectedResponsePayloadSize) - 1) / 65536 + 1
-  return bytes == 0 ? 1 : static_cast<uint16_t>((bytes - 1) / 65536 + 1);
-}
 
 }  // namespace
 
@@ -106,7 +103,12 @@ void Connection::SubmitCompound(std::vector<Request> requests, bool related, Com
   std::vector<uint16_t> charges;
   uint32_t total = 0;
   for (auto& r : requests) {
-    uint16_t c = multi_credit_ ? ChargeFor(r.credit_bytes) : 1;
+    // [MS-SMB2] 3.1.5.2; a payload beyond what 65535 credits cover cannot be sent at all.
+    if (r.credit_bytes > 0xFFFFull * 65536) {
+      CompoundCallback cb = std::move(done);
+      return Fail(requests, Status::Invalid("request larger than 65535 credits can cover"), cb);
+    }
+    uint16_t c = multi_credit_ ? smb2::CreditChargeFor(r.credit_bytes) : 1;
     charges.push_back(c);
     total += c;
   }
@@ -141,6 +143,17 @@ void Connection::SubmitCompound(std::vector<Request> requests, bool related, Com
     }
     sec = security_;
     nonces = nonces_;
+    for (const Request& r : requests) {
+      bool must_seal = !r.session_setup && (r.encrypt || (sec && sec->encrypt_all));
+      if (must_seal && !(sec && nonces)) {
+        // Never send in the clear what must be sealed (e.g. a guest session, which has no keys,
+        // on a share that requires encryption).
+        lock.unlock();
+        return Fail(requests,
+                    Status(Code::kSecurity, 0, "encryption required, but this session has no encryption keys"),
+                    group->done);
+      }
+    }
     auto deadline = std::chrono::steady_clock::now() + options_.request_timeout;
     for (size_t i = 0; i < requests.size(); ++i) {
       Request& r = requests[i];
@@ -375,6 +388,8 @@ Status Connection::HandleOne(std::shared_ptr<const void> owner, ByteView msg, bo
     expect_encrypted = it->second.expect_encrypted;
     command = it->second.command;
     sec = security_;
+    if (!encrypted && expect_encrypted)
+      return Status(Code::kSecurity, 0, "smb2: unencrypted response on a sealed session");
     if (h.status == STATUS_PENDING && h.is_async()) {
       // [MS-SMB2] 3.2.5.1.5: interim response; the final one follows with the same MessageId.
       it->second.async_id = h.async_id;
@@ -389,7 +404,6 @@ Status Connection::HandleOne(std::shared_ptr<const void> owner, ByteView msg, bo
   // [MS-SMB2] 3.2.5.1.3: verify signatures unless the message was decrypted. SESSION_SETUP
   // responses are checked by the session code, which holds the keys being established.
   if (!encrypted && !session_setup && sec) {
-    if (expect_encrypted) return Status(Code::kSecurity, 0, "smb2: unencrypted response on a sealed session");
     bool flagged = (h.flags & smb2::SMB2_FLAGS_SIGNED) != 0;
     if (sec->signing_required && !flagged)
       return Status(Code::kSecurity, 0, "smb2: unsigned response while signing is required");
@@ -409,13 +423,12 @@ void Connection::SendEcho() {
   Request r = NewRequest(smb2::SMB2_ECHO);
   ByteWriter w(r.message);
   if (!smb2::EncodeEchoRequest(w).ok()) return;
-  auto self = weak_from_this();
-  Submit(std::move(r), [self](Result<Response> resp) {
-    if (auto c = self.lock()) {
-      std::lock_guard lock(c->mu_);
-      c->echo_outstanding_ = false;
-    }
-    (void)resp;
+  // `this` outlives the callback: ~Connection joins the receive thread, which fails everything
+  // pending, before any member is destroyed. (A strong reference taken here could make the receive
+  // thread run ~Connection and join itself.)
+  Submit(std::move(r), [this](Result<Response>) {
+    std::lock_guard lock(mu_);
+    echo_outstanding_ = false;
   });
 }
 
