@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Guest side of bench/lab-side-by-side: the same dd and fio workloads through the kernel cifs client
+# (SMB Direct and TCP) and through fuse-smbd (TCP; SMB Direct once that transport lands), against the
+# lab's one ksmbd, in one boot. TCG makes absolute figures meaningless: compare ratios.
+# Usage (in the guest): side-by-side.sh FUSE_SMBD MIB RUNS
+# shellcheck source=tests/vm/lib.sh
+. "$(dirname "$0")/../../tests/vm/lib.sh"
+fuse_smbd=$1
+mib=${2:-64}
+runs=${3:-3}
+creds=/tmp/bench-credentials
+(umask 077 && printf 'username=%s\npassword=%s\n' "$SMB3_LAB_USER" "$SMB3_LAB_PASSWORD" >"$creds")
+dd if=/dev/urandom of=/tmp/bench-src.bin bs=1M count="$mib" status=none
+
+# MB/s of one dd (10^6 B/s), from its own report.
+dd_rate() { dd "$@" 2>&1 | awk -F', ' 'END { split($NF, a, " "); v = a[1]; u = a[2];
+  if (u == "GB/s") v *= 1000; else if (u == "kB/s") v /= 1000; print v }'; }
+median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+
+measure() { # CLIENT MOUNTPOINT: prints "client write read direct_read fio_read fio_write" in MB/s
+  local mnt=$2 w=() r=() d=() fr=() fw=() i
+  for ((i = 0; i < runs; i++)); do
+    rm -f "$mnt/b.bin"
+    w+=("$(dd_rate if=/tmp/bench-src.bin of="$mnt/b.bin" bs=1M conv=fsync)")
+    drop; r+=("$(dd_rate if="$mnt/b.bin" of=/dev/null bs=1M)")
+    d+=("$(dd_rate if="$mnt/b.bin" of=/dev/null bs=1M iflag=direct)")
+    drop
+    fr+=("$(timeout 300 fio --name=r --filename="$mnt/b.bin" --rw=read --bs=1M --size="${mib}M" --ioengine=psync \
+      --direct=1 --numjobs=1 --output-format=terse --terse-version=3 2>/dev/null | awk -F';' '{ print $7 / 1000 }')")
+    fw+=("$(timeout 300 fio --name=w --filename="$mnt/f.bin" --rw=write --bs=1M --size="${mib}M" --ioengine=psync \
+      --direct=1 --numjobs=1 --end_fsync=1 --output-format=terse --terse-version=3 2>/dev/null | awk -F';' '{ print $48 / 1000 }')")
+  done
+  echo "$1 $(printf '%s\n' "${w[@]}" | median) $(printf '%s\n' "${r[@]}" | median) $(printf '%s\n' "${d[@]}" | median)" \
+    "$(printf '%s\n' "${fr[@]}" | median) $(printf '%s\n' "${fw[@]}" | median)"
+}
+
+results=()
+mkdir -p /mnt/b-cifs-rdma /mnt/b-cifs-tcp /mnt/b-fuse-tcp
+o="vers=3.1.1,username=$SMB3_LAB_USER,password=$SMB3_LAB_PASSWORD,cache=strict"
+if bounded 120 mount -t cifs "$SMB3_LAB_SHARE" /mnt/b-cifs-rdma -o "rdma,$o"; then
+  results+=("$(measure cifs-smbdirect /mnt/b-cifs-rdma)"); umount /mnt/b-cifs-rdma
+fi
+if bounded 120 mount -t cifs "$SMB3_LAB_SHARE" /mnt/b-cifs-tcp -o "$o"; then
+  results+=("$(measure cifs-tcp /mnt/b-cifs-tcp)"); umount /mnt/b-cifs-tcp
+fi
+if bounded 120 "$fuse_smbd" "$SMB3_LAB_SHARE" /mnt/b-fuse-tcp -o "credentials=$creds,rdma=no"; then
+  results+=("$(measure fuse-smbd-tcp /mnt/b-fuse-tcp)"); fusermount3 -u /mnt/b-fuse-tcp
+fi
+
+echo
+echo "Lab side by side ($mib MiB, median of $runs, MB/s under TCG; ratio = fuse-smbd-tcp / reference)"
+echo
+echo "| client | dd write | dd read (cold) | dd O_DIRECT read | fio seq read 1M direct | fio seq write 1M direct |"
+echo "|---|---:|---:|---:|---:|---:|"
+for r in "${results[@]}"; do
+  read -r name a b c d e <<<"$r"
+  echo "| $name | $a | $b | $c | $d | $e |"
+done
+ours=""
+for r in "${results[@]}"; do [[ $r == fuse-smbd-tcp* ]] && ours=$r; done
+if [ -n "$ours" ]; then
+  read -r _ oa ob oc od oe <<<"$ours"
+  for r in "${results[@]}"; do
+    [[ $r == fuse-smbd-tcp* ]] && continue
+    read -r name a b c d e <<<"$r"
+    echo "| ratio vs $name | $(awk -v x="$oa" -v y="$a" 'BEGIN{printf "%.2f", x/y}') | $(awk -v x="$ob" -v y="$b" 'BEGIN{printf "%.2f", x/y}') | $(awk -v x="$oc" -v y="$c" 'BEGIN{printf "%.2f", x/y}') | $(awk -v x="$od" -v y="$d" 'BEGIN{printf "%.2f", x/y}') | $(awk -v x="$oe" -v y="$e" 'BEGIN{printf "%.2f", x/y}') |"
+  done
+fi
+[ ${#results[@]} -eq 3 ]
