@@ -33,26 +33,27 @@ class Slab {
   size_t size_;
 };
 
+template <class T>
 struct Slot {
   uint8_t* buf = nullptr;
   uint64_t offset = 0;
   size_t length = 0;
   std::mutex mu;
   std::condition_variable cv;
-  std::optional<Result<size_t>> result;
+  std::optional<Result<T>> result;
 
   void Reset() {
     std::lock_guard lock(mu);
     result.reset();
   }
-  IoCallback Callback() {
-    return [this](Result<size_t> r) {
+  std::function<void(Result<T>)> Callback() {
+    return [this](Result<T> r) {
       std::lock_guard lock(mu);
       result = std::move(r);
       cv.notify_one();
     };
   }
-  Result<size_t> Wait() {
+  Result<T> Wait() {
     std::unique_lock lock(mu);
     cv.wait(lock, [&] { return result.has_value(); });
     return std::move(*result);
@@ -90,25 +91,23 @@ Result<size_t> ReadFull(int fd, uint8_t* p, size_t n) {
 
 Result<uint64_t> Download(Client& client, const FileHandle& file, uint64_t size, int fd,
                           const TransferOptions& o) {
-  Slab slab(o.chunk_bytes * o.window);
-  if (!slab.data()) return Status::Errno(ENOMEM, "buffer");
-  std::vector<Slot> slots(o.window);
-  std::deque<Slot*> inflight;
+  // Views of the received data go straight to write(2): no copy in our code.
+  std::vector<Slot<ReadView>> slots(o.window);
+  std::deque<Slot<ReadView>*> inflight;
   uint64_t next = 0, done = 0;
-  auto submit = [&](Slot& s) {
-    s.buf = slab.data() + (&s - slots.data()) * o.chunk_bytes;
+  auto submit = [&](Slot<ReadView>& s) {
     s.offset = next;
     s.length = static_cast<size_t>(std::min<uint64_t>(o.chunk_bytes, size - next));
     next += s.length;
     s.Reset();
-    client.ReadAsync(file, s.offset, {s.buf, s.length}, s.Callback());
+    client.ReadAsyncView(file, s.offset, s.length, s.Callback());
     inflight.push_back(&s);
   };
   for (auto& s : slots)
     if (next < size) submit(s);
   Status failure;
   while (!inflight.empty()) {
-    Slot& s = *inflight.front();
+    auto& s = *inflight.front();
     inflight.pop_front();
     auto r = s.Wait();
     if (!failure.ok()) continue;  // drain what is in flight before returning
@@ -116,14 +115,17 @@ Result<uint64_t> Download(Client& client, const FileHandle& file, uint64_t size,
       failure = r.status();
       continue;
     }
-    Status ws = WriteAll(fd, s.buf, *r);
-    if (!ws.ok()) {
-      failure = ws;
-      continue;
+    for (std::span<const uint8_t> piece : r->pieces) {
+      Status ws = WriteAll(fd, piece.data(), piece.size());
+      if (!ws.ok()) {
+        failure = ws;
+        break;
+      }
     }
-    done += *r;
+    if (!failure.ok()) continue;
+    done += r->size;
     if (o.progress) o.progress(done, size);
-    if (*r < s.length) {  // the file shrank: stop at the new end
+    if (r->size < s.length) {  // the file shrank: stop at the new end
       size = done;
       continue;
     }
@@ -137,12 +139,12 @@ Result<uint64_t> Upload(Client& client, const FileHandle& file, int fd, uint64_t
                         const TransferOptions& o) {
   Slab slab(o.chunk_bytes * o.window);
   if (!slab.data()) return Status::Errno(ENOMEM, "buffer");
-  std::vector<Slot> slots(o.window);
-  std::deque<Slot*> inflight;
+  std::vector<Slot<size_t>> slots(o.window);
+  std::deque<Slot<size_t>*> inflight;
   uint64_t next = 0, done = 0;
   bool eof = false;
   Status failure;
-  auto submit = [&](Slot& s) -> Status {
+  auto submit = [&](Slot<size_t>& s) -> Status {
     s.buf = slab.data() + (&s - slots.data()) * o.chunk_bytes;
     size_t want = static_cast<size_t>(std::min<uint64_t>(o.chunk_bytes, size - next));
     SMB3_ASSIGN_OR_RETURN(size_t got, ReadFull(fd, s.buf, want));
@@ -162,7 +164,7 @@ Result<uint64_t> Upload(Client& client, const FileHandle& file, int fd, uint64_t
     if (!failure.ok()) break;
   }
   while (!inflight.empty()) {
-    Slot& s = *inflight.front();
+    auto& s = *inflight.front();
     inflight.pop_front();
     auto r = s.Wait();
     if (!failure.ok()) continue;

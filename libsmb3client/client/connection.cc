@@ -179,25 +179,32 @@ void Connection::SubmitCompound(std::vector<Request> requests, bool related, Com
 
   // Chain: every element but the last is padded to 8 bytes and points at the next
   // ([MS-SMB2] 3.2.4.1.4). A payload becomes part of its element when the element is signed or
-  // the chain is sealed, or when padding must follow it.
+  // the chain is sealed, or when padding must follow it. Such copies go into per-thread scratch
+  // buffers that keep their capacity: fresh multi-MiB allocations cost ~11 us per page here.
+  thread_local std::vector<std::vector<uint8_t>> t_scratch;
+  if (t_scratch.size() < requests.size() + 2) t_scratch.resize(requests.size() + 2);
+  std::vector<std::vector<uint8_t>*> elements(requests.size());
   const bool can_sign = !encrypt && sec && !sec->signing_key.empty();
   size_t signed_count = 0;
   for (size_t i = 0; i < requests.size(); ++i) {
     Request& r = requests[i];
     bool last = i + 1 == requests.size();
     bool sign = can_sign && !r.session_setup && (sec->signing_required || r.sign);
-    bool inline_payload = !r.payload.empty() && (sign || encrypt || !last);
-    if (inline_payload) {
-      r.message.insert(r.message.end(), r.payload.begin(), r.payload.end());
+    std::vector<uint8_t>* m = &r.message;
+    if (!r.payload.empty() && (sign || encrypt || !last)) {
+      m = &t_scratch[i];
+      m->assign(r.message.begin(), r.message.end());
+      m->insert(m->end(), r.payload.begin(), r.payload.end());
       r.payload = {};
     }
+    elements[i] = m;
     if (!last) {
-      while (r.message.size() % 8) r.message.push_back(0);
-      StoreU32(&r.message[smb2::kOffsetNextCommand], static_cast<uint32_t>(r.message.size()));
+      while (m->size() % 8) m->push_back(0);
+      StoreU32(&(*m)[smb2::kOffsetNextCommand], static_cast<uint32_t>(m->size()));
     }
-    if (r.record_sent) *r.record_sent = r.message;
+    if (r.record_sent) *r.record_sent = *m;
     if (sign) {
-      Status s = crypto::SignMessage(sec->signing_algorithm, sec->signing_key.view(), r.message);
+      Status s = crypto::SignMessage(sec->signing_algorithm, sec->signing_key.view(), *m);
       if (!s.ok()) {
         Close(s);
         return;  // Close failed every pending request of this group
@@ -206,17 +213,19 @@ void Connection::SubmitCompound(std::vector<Request> requests, bool related, Com
     }
   }
   std::vector<ByteView> parts;
-  std::vector<uint8_t> sealed;
   if (encrypt) {
     // [MS-SMB2] 3.1.4.3: the whole chain is encrypted as one message.
-    std::vector<uint8_t> chain;
     ByteView plain;
     if (requests.size() == 1) {
-      plain = requests[0].message;
+      plain = *elements[0];
     } else {
-      for (auto& r : requests) chain.insert(chain.end(), r.message.begin(), r.message.end());
+      auto& chain = t_scratch[requests.size()];
+      chain.clear();
+      for (auto* m : elements) chain.insert(chain.end(), m->begin(), m->end());
       plain = chain;
     }
+    auto& sealed = t_scratch[requests.size() + 1];
+    sealed.clear();
     auto nonce = nonces->Next();
     Status s = nonce.ok() ? crypto::EncryptMessage(sec->cipher, sec->encryption_key.view(), *nonce,
                                                    sec->session_id, plain, sealed)
@@ -227,9 +236,9 @@ void Connection::SubmitCompound(std::vector<Request> requests, bool related, Com
     }
     parts.emplace_back(sealed);
   } else {
-    for (auto& r : requests) {
-      parts.emplace_back(r.message);
-      if (!r.payload.empty()) parts.push_back(r.payload);
+    for (size_t i = 0; i < requests.size(); ++i) {
+      parts.emplace_back(*elements[i]);
+      if (!requests[i].payload.empty()) parts.push_back(requests[i].payload);
     }
   }
   {
