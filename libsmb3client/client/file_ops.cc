@@ -37,6 +37,14 @@ uint32_t CreateOptionsFor(FileKind kind) {
   return 0;
 }
 
+// A request with its body encoded by `encode` (a codec function of smb2/).
+template <class Body>
+Result<Request> Encoded(Request r, const Body& body, Status (*encode)(const Body&, ByteWriter&)) {
+  ByteWriter w(r.message);
+  SMB3_RETURN_IF_ERROR(encode(body, w));
+  return r;
+}
+
 // The first failing NTSTATUS of a compound, or the transport error.
 Status FirstFailure(std::vector<Result<Response>>& rs, const char* where) {
   for (auto& r : rs) {
@@ -113,9 +121,7 @@ Result<OpenResult> ClientImpl::OpenInternal(std::string_view path, const OpenOpt
                      (options.delete_on_close ? smb2::FILE_DELETE_ON_CLOSE : 0);
   c.name = path;
   c.contexts.query_on_disk_id = true;  // stable inode numbers from the server's file id
-  Request r = TreeRequest(smb2::SMB2_CREATE);
-  ByteWriter w(r.message);
-  SMB3_RETURN_IF_ERROR(smb2::EncodeCreateRequest(c, w));
+  SMB3_ASSIGN_OR_RETURN(Request r, Encoded(TreeRequest(smb2::SMB2_CREATE), c, smb2::EncodeCreateRequest));
   SMB3_ASSIGN_OR_RETURN(Response resp, CallOk(std::move(r), "create"));
   SMB3_ASSIGN_OR_RETURN(auto cr, smb2::DecodeCreateResponse(resp.message));
   OpenResult out;
@@ -136,9 +142,7 @@ Status ClientImpl::Close(const FileHandle& file, FileInfo* final_info) {
   smb2::CloseRequest c;
   c.file_id = file->id();
   c.flags = final_info ? smb2::SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB : 0;
-  Request r = TreeRequest(smb2::SMB2_CLOSE);
-  ByteWriter w(r.message);
-  SMB3_RETURN_IF_ERROR(smb2::EncodeCloseRequest(c, w));
+  SMB3_ASSIGN_OR_RETURN(Request r, Encoded(TreeRequest(smb2::SMB2_CLOSE), c, smb2::EncodeCloseRequest));
   SMB3_ASSIGN_OR_RETURN(Response resp, CallOk(std::move(r), "close"));
   if (final_info) {
     SMB3_ASSIGN_OR_RETURN(auto cr, smb2::DecodeCloseResponse(resp.message));
@@ -300,9 +304,7 @@ Status ClientImpl::Flush(const FileHandle& file) {
   if (!file || file->closed()) return Status::Invalid("flush: handle is closed");
   smb2::FlushRequest f;
   f.file_id = file->id();
-  Request r = TreeRequest(smb2::SMB2_FLUSH);
-  ByteWriter w(r.message);
-  SMB3_RETURN_IF_ERROR(smb2::EncodeFlushRequest(f, w));
+  SMB3_ASSIGN_OR_RETURN(Request r, Encoded(TreeRequest(smb2::SMB2_FLUSH), f, smb2::EncodeFlushRequest));
   SMB3_ASSIGN_OR_RETURN(Response resp, CallOk(std::move(r), "flush"));
   return smb2::DecodeFlushResponse(resp.message);
 }
@@ -339,22 +341,16 @@ Result<FileInfo> ClientImpl::Stat(std::string_view path) {
   c.desired_access = kAccessReadAttributes | kAccessSynchronize;
   c.create_disposition = smb2::FILE_OPEN;
   c.name = path;
-  Request r0 = TreeRequest(smb2::SMB2_CREATE);
-  ByteWriter w0(r0.message);
-  SMB3_RETURN_IF_ERROR(smb2::EncodeCreateRequest(c, w0));
+  SMB3_ASSIGN_OR_RETURN(Request r0, Encoded(TreeRequest(smb2::SMB2_CREATE), c, smb2::EncodeCreateRequest));
   smb2::QueryInfoRequest q;
   q.info_type = smb2::SMB2_0_INFO_FILE;
   q.file_info_class = smb2::FileAllInformation;
   q.output_buffer_length = 4096;
   q.file_id = kRelatedFileId;
-  Request r1 = TreeRequest(smb2::SMB2_QUERY_INFO);
-  ByteWriter w1(r1.message);
-  SMB3_RETURN_IF_ERROR(smb2::EncodeQueryInfoRequest(q, w1));
+  SMB3_ASSIGN_OR_RETURN(Request r1, Encoded(TreeRequest(smb2::SMB2_QUERY_INFO), q, smb2::EncodeQueryInfoRequest));
   smb2::CloseRequest cl;
   cl.file_id = kRelatedFileId;
-  Request r2 = TreeRequest(smb2::SMB2_CLOSE);
-  ByteWriter w2(r2.message);
-  SMB3_RETURN_IF_ERROR(smb2::EncodeCloseRequest(cl, w2));
+  SMB3_ASSIGN_OR_RETURN(Request r2, Encoded(TreeRequest(smb2::SMB2_CLOSE), cl, smb2::EncodeCloseRequest));
   chain.push_back(std::move(r0));
   chain.push_back(std::move(r1));
   chain.push_back(std::move(r2));
@@ -372,9 +368,7 @@ Result<std::vector<DirEntry>> ClientImpl::ListDirectory(std::string_view path) {
   c.create_disposition = smb2::FILE_OPEN;
   c.create_options = smb2::FILE_DIRECTORY_FILE;
   c.name = path;
-  Request r0 = TreeRequest(smb2::SMB2_CREATE);
-  ByteWriter w0(r0.message);
-  SMB3_RETURN_IF_ERROR(smb2::EncodeCreateRequest(c, w0));
+  SMB3_ASSIGN_OR_RETURN(Request r0, Encoded(TreeRequest(smb2::SMB2_CREATE), c, smb2::EncodeCreateRequest));
   smb2::QueryDirectoryRequest qd;
   qd.file_id = kRelatedFileId;
   qd.output_buffer_length = out_len;
@@ -434,9 +428,7 @@ Status ClientImpl::SetInfo(const FileHandle& file, uint8_t info_type, uint8_t in
   s.file_info_class = info_class;
   s.file_id = file->id();
   s.buffer = buffer;
-  Request r = TreeRequest(smb2::SMB2_SET_INFO);
-  ByteWriter w(r.message);
-  SMB3_RETURN_IF_ERROR(smb2::EncodeSetInfoRequest(s, w));
+  SMB3_ASSIGN_OR_RETURN(Request r, Encoded(TreeRequest(smb2::SMB2_SET_INFO), s, smb2::EncodeSetInfoRequest));
   SMB3_ASSIGN_OR_RETURN(Response resp, CallOk(std::move(r), where));
   return smb2::DecodeSetInfoResponse(resp.message);
 }
@@ -499,22 +491,16 @@ Status ClientImpl::SetInfoByPath(std::string_view path, uint32_t create_options,
   c.create_disposition = smb2::FILE_OPEN;
   c.create_options = create_options;
   c.name = path;
-  Request r0 = TreeRequest(smb2::SMB2_CREATE);
-  ByteWriter w0(r0.message);
-  SMB3_RETURN_IF_ERROR(smb2::EncodeCreateRequest(c, w0));
+  SMB3_ASSIGN_OR_RETURN(Request r0, Encoded(TreeRequest(smb2::SMB2_CREATE), c, smb2::EncodeCreateRequest));
   smb2::SetInfoRequest s;
   s.info_type = smb2::SMB2_0_INFO_FILE;
   s.file_info_class = info_class;
   s.file_id = kRelatedFileId;
   s.buffer = info;
-  Request r1 = TreeRequest(smb2::SMB2_SET_INFO);
-  ByteWriter w1(r1.message);
-  SMB3_RETURN_IF_ERROR(smb2::EncodeSetInfoRequest(s, w1));
+  SMB3_ASSIGN_OR_RETURN(Request r1, Encoded(TreeRequest(smb2::SMB2_SET_INFO), s, smb2::EncodeSetInfoRequest));
   smb2::CloseRequest cl;
   cl.file_id = kRelatedFileId;
-  Request r2 = TreeRequest(smb2::SMB2_CLOSE);
-  ByteWriter w2(r2.message);
-  SMB3_RETURN_IF_ERROR(smb2::EncodeCloseRequest(cl, w2));
+  SMB3_ASSIGN_OR_RETURN(Request r2, Encoded(TreeRequest(smb2::SMB2_CLOSE), cl, smb2::EncodeCloseRequest));
   std::vector<Request> chain;
   chain.push_back(std::move(r0));
   chain.push_back(std::move(r1));

@@ -112,12 +112,20 @@ TEST_P(DialectTest, ConnectsAndMovesData) {
 
 INSTANTIATE_TEST_SUITE_P(Dialects, DialectTest, ::testing::Values(0x0300, 0x0302, 0x0311));
 
-struct SigningCase {
+// A Samba algorithm name and the name our ConnectionInfo reports for it.
+struct AlgorithmCase {
   const char* samba_name;
   const char* our_name;
 };
 
-class SigningTest : public ::testing::TestWithParam<SigningCase> {};
+std::string CaseName(const ::testing::TestParamInfo<AlgorithmCase>& param_info) {
+  std::string n = param_info.param.samba_name;
+  for (char& ch : n)
+    if (ch == '-') ch = '_';
+  return n;
+}
+
+class SigningTest : public ::testing::TestWithParam<AlgorithmCase> {};
 
 TEST_P(SigningTest, MandatorySigningSignsEveryMessage) {
   SambaOptions so;
@@ -135,22 +143,12 @@ TEST_P(SigningTest, MandatorySigningSignsEveryMessage) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Algorithms, SigningTest,
-                         ::testing::Values(SigningCase{"aes-128-gmac", "AES-128-GMAC"},
-                                           SigningCase{"aes-128-cmac", "AES-128-CMAC"},
-                                           SigningCase{"hmac-sha256", "HMAC-SHA256"}),
-                         [](const auto& param_info) {
-                           std::string n = param_info.param.samba_name;
-                           for (char& ch : n)
-                             if (ch == '-') ch = '_';
-                           return n;
-                         });
+                         ::testing::Values(AlgorithmCase{"aes-128-gmac", "AES-128-GMAC"},
+                                           AlgorithmCase{"aes-128-cmac", "AES-128-CMAC"},
+                                           AlgorithmCase{"hmac-sha256", "HMAC-SHA256"}),
+                         CaseName);
 
-struct CipherCase {
-  const char* samba_name;
-  const char* our_name;
-};
-
-class EncryptionTest : public ::testing::TestWithParam<CipherCase> {};
+class EncryptionTest : public ::testing::TestWithParam<AlgorithmCase> {};
 
 TEST_P(EncryptionTest, RequiredEncryptionSealsEveryMessage) {
   SambaOptions so;
@@ -167,16 +165,11 @@ TEST_P(EncryptionTest, RequiredEncryptionSealsEveryMessage) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Ciphers, EncryptionTest,
-                         ::testing::Values(CipherCase{"aes-128-gcm", "AES-128-GCM"},
-                                           CipherCase{"aes-128-ccm", "AES-128-CCM"},
-                                           CipherCase{"aes-256-gcm", "AES-256-GCM"},
-                                           CipherCase{"aes-256-ccm", "AES-256-CCM"}),
-                         [](const auto& param_info) {
-                           std::string n = param_info.param.samba_name;
-                           for (char& ch : n)
-                             if (ch == '-') ch = '_';
-                           return n;
-                         });
+                         ::testing::Values(AlgorithmCase{"aes-128-gcm", "AES-128-GCM"},
+                                           AlgorithmCase{"aes-128-ccm", "AES-128-CCM"},
+                                           AlgorithmCase{"aes-256-gcm", "AES-256-GCM"},
+                                           AlgorithmCase{"aes-256-ccm", "AES-256-CCM"}),
+                         CaseName);
 
 TEST(SambaClient, SealOnRequestEvenWhenServerDoesNotRequireIt) {
   auto s = StartOrDie();
