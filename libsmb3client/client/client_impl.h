@@ -130,7 +130,7 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
   std::vector<uint16_t> offered_dialects_;
   uint16_t session_flags_ = 0;
   bool signing_on_ = false;
-  bool anonymous_keys_ok_ = false;  // the session has keys (not guest, not anonymous)
+  bool session_has_keys_ = false;  // signing/sealing keys exist (not a guest or anonymous session)
   bool encrypt_all_ = false;
   uint32_t tree_id_ = 0;
   bool tree_encrypt_ = false;

@@ -198,7 +198,7 @@ Status ClientImpl::SessionSetup() {
     sec.signing_required = want_sign && !anonymous_or_guest;
     sec.encrypt_all = want_seal;
     signing_on_ = sec.signing_required;
-    anonymous_keys_ok_ = !anonymous_or_guest;
+    session_has_keys_ = !anonymous_or_guest;
     encrypt_all_ = sec.encrypt_all;
     conn_->SetSessionSecurity(std::move(sec));
     return Status::Ok();
@@ -223,8 +223,7 @@ Status ClientImpl::TreeConnect() {
   share_capabilities_ = tcr.capabilities;
   // [MS-SMB2] 3.2.5.5: a share that requires encryption gets every request sealed.
   tree_encrypt_ = (tcr.share_flags & smb2::SMB2_SHAREFLAG_ENCRYPT_DATA) != 0;
-  if (tree_encrypt_ && (session_flags_ & (smb2::SMB2_SESSION_FLAG_IS_GUEST | smb2::SMB2_SESSION_FLAG_IS_NULL) ||
-                        !anonymous_keys_ok_))
+  if (tree_encrypt_ && !session_has_keys_)
     return Status(Code::kSecurity, 0,
                   "tree connect: the share requires encryption, which a guest or anonymous session cannot do");
   if (tree_encrypt_ && cipher_ == crypto::CipherId::kNone)
