@@ -33,4 +33,22 @@ inline Result<ByteView> VariablePart(ByteView message, size_t offset, size_t len
   return *v;
 }
 
+// The body shared by QUERY_DIRECTORY and QUERY_INFO responses ([MS-SMB2] 2.2.34, 2.2.38):
+// StructureSize 9, OutputBufferOffset (16 bits), OutputBufferLength (32 bits), then the buffer.
+// Returns the checked output buffer; the three messages name the failure for the caller's command.
+struct OutputBufferErrors {
+  const char* bad_body;
+  const char* overlaps_fixed_part;
+  const char* out_of_bounds;
+};
+inline Result<ByteView> DecodeOutputBufferBody(ByteView message, const OutputBufferErrors& errors) {
+  SMB3_ASSIGN_OR_RETURN(ByteReader r, OpenBody(message, 9, 8, errors.bad_body));
+  r.U16();  // StructureSize
+  uint16_t offset = r.U16();
+  uint32_t length = r.U32();
+  if (!r.ok()) return Status::Protocol(errors.bad_body);
+  if (length != 0 && offset < kHeaderSize + 8) return Status::Protocol(errors.overlaps_fixed_part);
+  return VariablePart(message, offset, length, errors.out_of_bounds);
+}
+
 }  // namespace smb3::smb2

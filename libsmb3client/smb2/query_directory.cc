@@ -68,20 +68,13 @@ Status EncodeQueryDirectoryRequest(const QueryDirectoryRequest& request, ByteWri
 }
 
 Result<QueryDirectoryResponse> DecodeQueryDirectoryResponse(ByteView message) {
-  constexpr const char* kWhere = "query directory response: bad body";
-  SMB3_ASSIGN_OR_RETURN(ByteReader r,
-                        OpenBody(message, kQueryDirectoryResponseStructureSize, 8, kWhere));
   // [MS-SMB2] 2.2.34.
-  r.U16();  // StructureSize
-  uint16_t offset = r.U16();
-  uint32_t length = r.U32();
-  if (!r.ok()) return Status::Protocol(kWhere);
-  if (length != 0 && offset < kHeaderSize + 8)
-    return Status::Protocol("query directory response: buffer overlaps the fixed part");
+  static_assert(kQueryDirectoryResponseStructureSize == 9);
   QueryDirectoryResponse out;
   SMB3_ASSIGN_OR_RETURN(out.output_buffer,
-                        VariablePart(message, offset, length,
-                                     "query directory response: buffer out of bounds"));
+                        DecodeOutputBufferBody(message, {"query directory response: bad body",
+                                                         "query directory response: buffer overlaps the fixed part",
+                                                         "query directory response: buffer out of bounds"}));
   return out;
 }
 

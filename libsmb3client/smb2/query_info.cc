@@ -34,20 +34,13 @@ Status EncodeQueryInfoRequest(const QueryInfoRequest& request, ByteWriter& w) {
 }
 
 Result<QueryInfoResponse> DecodeQueryInfoResponse(ByteView message) {
-  constexpr const char* kWhere = "query info response: bad body";
-  SMB3_ASSIGN_OR_RETURN(ByteReader r,
-                        OpenBody(message, kQueryInfoResponseStructureSize, 8, kWhere));
   // [MS-SMB2] 2.2.38.
-  r.U16();  // StructureSize
-  uint16_t offset = r.U16();
-  uint32_t length = r.U32();
-  if (!r.ok()) return Status::Protocol(kWhere);
-  if (length != 0 && offset < kHeaderSize + 8)
-    return Status::Protocol("query info response: buffer overlaps the fixed part");
+  static_assert(kQueryInfoResponseStructureSize == 9);
   QueryInfoResponse out;
   SMB3_ASSIGN_OR_RETURN(out.output_buffer,
-                        VariablePart(message, offset, length,
-                                     "query info response: buffer out of bounds"));
+                        DecodeOutputBufferBody(message, {"query info response: bad body",
+                                                         "query info response: buffer overlaps the fixed part",
+                                                         "query info response: buffer out of bounds"}));
   return out;
 }
 
