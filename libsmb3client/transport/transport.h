@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -28,6 +29,53 @@ class TransportHandler {
   virtual void OnTick(std::chrono::steady_clock::time_point now) = 0;
 };
 
+// Memory of one SMB2 READ or WRITE that the server reaches by RDMA ([MS-SMB2] 3.2.4.6, 3.2.4.7;
+// [MS-SMBD] 3.1.4.3): a registered, page-aligned buffer exposed to the server for this I/O only.
+struct RdmaIoBuffer {
+  uint64_t handle = 0;         // for RdmaChannel::Release
+  std::span<uint8_t> memory;   // the registered bytes; exactly the length asked for
+  // SMB_DIRECT_BUFFER_DESCRIPTOR_V1 ([MS-SMBD] 2.2.3.1) to put in the request's channel info.
+  uint64_t remote_offset = 0;
+  uint32_t remote_token = 0;
+  uint32_t remote_length = 0;
+  // The key may be invalidated by the server with its response: request with
+  // SMB2_CHANNEL_RDMA_V1_INVALIDATE. false: SMB2_CHANNEL_RDMA_V1 (we revoke it ourselves).
+  bool remote_invalidate = false;
+};
+
+// Counters of an RdmaChannel; monotonic over the connection's life.
+struct RdmaChannelCounters {
+  uint64_t buffers_acquired = 0;
+  uint64_t acquire_exhausted = 0;        // Acquire found no free buffer (the caller went inline)
+  uint64_t windows_bound = 0;
+  uint64_t windows_invalidated_remote = 0;  // by the server's SEND_WITH_INVALIDATE
+  uint64_t windows_invalidated_local = 0;   // by us before reuse
+  uint64_t bind_failures = 0;
+};
+
+// Server-initiated RDMA for READ/WRITE data, offered by an SMB Direct transport.
+//
+// Thread-safety: Acquire and Release may be called from any thread. A buffer's memory stays valid
+// (mapped) while its handle is held, even after the transport closed; once the connection is gone
+// Acquire fails with kDisconnected and Release only returns the memory.
+class RdmaChannel {
+ public:
+  virtual ~RdmaChannel() = default;
+  // Largest I/O one buffer carries: min(the pool's buffer size, negotiated MaxReadWriteSize).
+  virtual size_t max_io_size() const = 0;
+  // "memory window" (type-2 window per I/O, remote invalidation) or "register per I/O".
+  virtual const char* mechanism() const = 0;
+  // A buffer of `length` bytes (1..max_io_size()) exposed to the server for writing into it
+  // (`server_writes`: the data of our READ) or reading from it (the data of our WRITE). Errors:
+  // kResourceExhausted when every buffer is in use (send the data inline instead), kDisconnected,
+  // kInvalidArgument (length 0 or above max_io_size()).
+  virtual Result<RdmaIoBuffer> Acquire(size_t length, bool server_writes) = 0;
+  // The I/O is over (its response arrived, or it failed). The key is revoked unless the server
+  // already invalidated it, and the buffer is reused only after that. Unknown handles are ignored.
+  virtual void Release(uint64_t handle) = 0;
+  virtual RdmaChannelCounters counters() const = 0;
+};
+
 class Transport {
  public:
   virtual ~Transport() = default;
@@ -45,6 +93,8 @@ class Transport {
   // Largest message Send accepts.
   virtual size_t max_message_size() const = 0;
   virtual std::string peer() const = 0;
+  // Server-initiated RDMA for file data; nullptr on TCP or when the device offers none.
+  virtual std::shared_ptr<RdmaChannel> rdma_channel() { return nullptr; }
 };
 
 struct TcpOptions {
