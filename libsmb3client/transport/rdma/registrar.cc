@@ -34,13 +34,28 @@ Result<std::unique_ptr<Registrar>> Registrar::Create(Endpoint& endpoint, size_t 
 }
 
 Registrar::~Registrar() {
-  // Windows before the region they bind on, the region before the memory it pins.
-  slots_.clear();
-  region_.reset();
+  Detach();
   munmap(base_, mapped_);
 }
 
+void Registrar::Detach() {
+  if (detached_) return;
+  detached_ = true;
+  // Windows before the region they bind on; deregistering the region kills every key to it, so
+  // nothing the peer still holds reaches the memory, which stays mapped for buffers in use.
+  for (Slot& s : slots_) s.window.reset();
+  region_.reset();
+  free_.clear();
+}
+
+size_t Registrar::buffers_in_use() const {
+  size_t n = 0;
+  for (const Slot& s : slots_) n += s.state == SlotState::kAcquired ? 1 : 0;
+  return n;
+}
+
 Result<size_t> Registrar::Acquire() {
+  if (detached_) return Status(Code::kDisconnected, 0, "rdma: registrar detached");
   if (free_.empty()) {
     return Status(Code::kResourceExhausted, 0, "rdma: every registered buffer is in use");
   }
@@ -56,10 +71,14 @@ std::span<uint8_t> Registrar::Memory(size_t buffer) {
 }
 
 Sge Registrar::Slice(size_t buffer, uint32_t length) const {
+  if (!region_) {  // detached: no local key either
+    return Sge{reinterpret_cast<uint64_t>(base_ + buffer * buffer_size_), length, 0};
+  }
   return region_->Slice(buffer * buffer_size_, length);
 }
 
 Result<RemoteWindow> Registrar::Expose(size_t buffer, uint32_t length, uint32_t remote_access) {
+  if (detached_) return Status(Code::kDisconnected, 0, "rdma: registrar detached");
   if (!Valid(buffer) || slots_[buffer].state != SlotState::kAcquired || slots_[buffer].exposed ||
       length == 0 || length > buffer_size_) {
     return Status::Invalid("rdma: Expose of a buffer not acquired, exposed, or too short");
@@ -77,6 +96,10 @@ Status Registrar::Release(size_t buffer) {
     return Status::Invalid("rdma: Release of a buffer not acquired");
   }
   Slot& s = slots_[buffer];
+  if (detached_) {
+    s.state = SlotState::kRetired;  // no key survives Detach(); the memory is never handed out again
+    return Status::Ok();
+  }
   if (s.failed) {
     s.state = SlotState::kRetired;
     return Status::Ok();
@@ -93,7 +116,7 @@ Status Registrar::Release(size_t buffer) {
 }
 
 void Registrar::OnEvent(const Event& e) {
-  if (!Owns(e.wr_id)) return;
+  if (detached_ || !Owns(e.wr_id)) return;
   size_t buffer = static_cast<size_t>((e.wr_id & ~kWorkRequestTag) >> 1);
   if (!Valid(buffer)) return;
   Slot& s = slots_[buffer];
@@ -115,6 +138,7 @@ void Registrar::OnEvent(const Event& e) {
 }
 
 void Registrar::OnRemoteInvalidation(uint32_t rkey) {
+  if (detached_) return;
   for (const Slot& s : slots_) {
     if (s.exposed && s.rkey == rkey && s.state == SlotState::kAcquired) {
       ++counters_.windows_invalidated_remote;

@@ -14,7 +14,13 @@
 // hands every Event whose wr_id carries the tag to OnEvent(), and every received message's
 // invalidated_rkey to OnRemoteInvalidation() (the endpoint has already marked the window unbound).
 //
-// Not thread-safe: belongs to its endpoint's event loop. Destroy it before the endpoint.
+// Detach() ends the registrar's use of the endpoint (windows and region deregistered: every key is
+// dead) while the mapped memory stays until the registrar is destroyed, so buffers still held by
+// callers stay readable; afterwards Acquire and Expose fail with kDisconnected and Release only
+// returns the buffer.
+//
+// Not thread-safe: belongs to its endpoint's event loop. Destroy it, or Detach() it, before the
+// endpoint.
 #pragma once
 
 #include <cstddef>
@@ -56,7 +62,7 @@ class Registrar {
   size_t free_buffers() const { return free_.size(); }
 
   // A free buffer's index. Errors: kResourceExhausted when every buffer is in use or waiting for
-  // its key to die.
+  // its key to die; kDisconnected after Detach().
   Result<size_t> Acquire();
   // The buffer's memory (valid while acquired) and an SGE over its first `length` bytes.
   std::span<uint8_t> Memory(size_t buffer);
@@ -65,12 +71,20 @@ class Registrar {
   // Exposes the first `length` bytes of an acquired buffer with `remote_access` (kRemoteWrite for
   // an SMB2 READ's data, kRemoteRead for a WRITE's); the returned window goes into the
   // SMB_DIRECT_BUFFER_DESCRIPTOR_V1 at once. Errors: kInvalidArgument (not acquired, already
-  // exposed, length beyond the buffer), the endpoint's Bind errors.
+  // exposed, length beyond the buffer), kDisconnected after Detach(), the endpoint's Bind errors.
   Result<RemoteWindow> Expose(size_t buffer, uint32_t length, uint32_t remote_access);
   // The I/O on `buffer` is over. The buffer becomes free once its key is dead (see above).
   // Errors: kInvalidArgument (not acquired), the endpoint's Invalidate errors (the buffer is then
-  // retired for the connection's lifetime rather than risked).
+  // retired for the connection's lifetime rather than risked). After Detach() the buffer is only
+  // returned (no key to it survives).
   Status Release(size_t buffer);
+
+  // Deregisters every window and the region (call before the endpoint is destroyed, typically once
+  // it is disconnected); the memory stays mapped until the registrar is destroyed. Idempotent.
+  void Detach();
+  bool detached() const { return detached_; }
+  // Buffers acquired and not yet released.
+  size_t buffers_in_use() const;
 
   // Completions of the registrar's work requests (Owns(e.wr_id)). A failed bind or invalidation
   // retires the buffer; the queue pair is in error anyway.
@@ -106,6 +120,7 @@ class Registrar {
   std::vector<Slot> slots_;
   std::vector<size_t> free_;
   RegistrarCounters counters_;
+  bool detached_ = false;
 };
 
 }  // namespace smb3::transport::rdma

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The RdmaChannel of an SMB Direct connection: the registrar's buffers offered to the client for
+// server-initiated RDMA of READ and WRITE data ([MS-SMB2] 3.2.4.6, 3.2.4.7; [MS-SMBD] 3.1.4.3).
+//
+// Threads. The endpoint and the registrar belong to the transport's loop thread, which holds
+// `endpoint_mu` whenever it touches the endpoint. The transport calls Create, OnEvent,
+// OnRemoteInvalidation and Detach on that thread with `endpoint_mu` held. Acquire and Release come
+// from any thread: they take the channel's own mutex and then `endpoint_mu` (with try_lock, backing
+// off, so the loop thread's order endpoint_mu -> own mutex cannot deadlock with them). Once
+// Detach() has returned the channel never touches `endpoint_mu` or the endpoint again, so both may
+// be destroyed while the client still holds the channel and buffers: their memory stays mapped
+// until the channel itself is destroyed, Acquire fails with kDisconnected and Release only returns
+// the buffer. The transport must hold `endpoint_mu` only briefly (never while blocking in poll).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "smb3/status.h"
+#include "transport/rdma/device.h"
+#include "transport/rdma/registrar.h"
+#include "transport/transport.h"
+
+namespace smb3::transport::rdma {
+
+class DataChannel : public transport::RdmaChannel {
+ public:
+  // Registers `count` buffers of `buffer_size` bytes on `endpoint`. Called on the transport's loop
+  // thread with endpoint_mu held, after the SMBD negotiation (max_read_write_size = negotiated
+  // MaxReadWriteSize). Errors: kInvalidArgument (zero size, count or max_read_write_size),
+  // whatever Registrar::Create returns.
+  static Result<std::shared_ptr<DataChannel>> Create(Endpoint& endpoint, std::mutex& endpoint_mu,
+                                                     size_t buffer_size, size_t count,
+                                                     size_t max_read_write_size);
+  ~DataChannel() override;
+  DataChannel(const DataChannel&) = delete;
+  DataChannel& operator=(const DataChannel&) = delete;
+
+  // Loop thread, endpoint_mu held: every Event whose wr_id Registrar::Owns(wr_id); and each
+  // received message's invalidated_rkey (called BEFORE that message is handed upward, so the
+  // response's Release finds the key already dead).
+  void OnEvent(const Event& e);
+  void OnRemoteInvalidation(uint32_t rkey);
+  // Loop thread, endpoint_mu held, before the endpoint is destroyed: deregisters everything;
+  // memory stays mapped until the channel is destroyed; Acquire then fails kDisconnected.
+  // Idempotent.
+  void Detach();
+
+  // RdmaChannel. Acquire/Release from ANY thread (see the class comment).
+  size_t max_io_size() const override { return max_io_size_; }
+  const char* mechanism() const override { return mechanism_; }
+  Result<RdmaIoBuffer> Acquire(size_t length, bool server_writes) override;
+  void Release(uint64_t handle) override;
+  RdmaChannelCounters counters() const override;
+
+  // Buffers acquired and not yet released (for tests and teardown checks).
+  size_t buffers_in_use() const;
+
+ private:
+  // Holds mu_ and, unless the channel is detached, endpoint_mu (see the class comment).
+  class Lock;
+
+  DataChannel(std::mutex& endpoint_mu, std::unique_ptr<Registrar> registrar, size_t max_io_size);
+
+  std::mutex& endpoint_mu_;  // not touched once detached_
+  mutable std::mutex mu_;    // guards everything below
+  std::unique_ptr<Registrar> registrar_;
+  const size_t max_io_size_;
+  const char* const mechanism_;
+  const bool remote_invalidate_;
+  bool detached_ = false;
+  uint64_t next_sequence_ = 1;
+  std::vector<uint64_t> handles_;  // per buffer: the handle of its current I/O, 0 when none
+  uint64_t buffers_acquired_ = 0;
+  uint64_t acquire_exhausted_ = 0;
+};
+
+}  // namespace smb3::transport::rdma
