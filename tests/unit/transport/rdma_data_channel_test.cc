@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The data channel on the software device: a buffer is exposed to the peer with exactly the right
+// it needs for one I/O, dies with the I/O (remotely or locally invalidated), survives Detach while
+// held, and is shared safely by threads that Acquire and Release while the loop thread pumps.
+#include "transport/rdma/data_channel.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "transport/softrdma/fabric.h"
+
+namespace smb3::transport::rdma {
+namespace {
+
+using softrdma::Fabric;
+using softrdma::FabricOptions;
+
+class DataChannelTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    FabricOptions options;
+    options.caps.memory_windows_type2 = GetParam();
+    fabric_ = Fabric::Create(options);
+    server_ = std::move(fabric_->Listen("10.99.0.1", 445)).value();
+    client_ = std::move(fabric_->Resolve("10.99.0.1", 445)).value();
+    server_memory_.resize(16384);
+    server_mr_ = std::move(server_->Register(server_memory_, Access::kLocalWrite)).value();
+    ASSERT_TRUE(client_->Connect({}).ok());
+    std::lock_guard lock(*mu_);
+    auto c = DataChannel::Create(*client_, *mu_, 8192, 2, 6000);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    channel_ = std::move(c).value();
+  }
+  void TearDown() override {
+    if (channel_) {
+      std::lock_guard lock(*mu_);
+      channel_->Detach();
+    }
+    channel_.reset();
+    server_mr_.reset();
+    client_.reset();
+    server_.reset();
+  }
+
+  // What the transport's loop thread does: run the device, hand the channel its completions and
+  // each received message's invalidated key.
+  void Pump() {
+    std::lock_guard lock(*mu_);
+    PumpLocked();
+  }
+  void PumpLocked() {
+    fabric_->RunUntilIdle();
+    ASSERT_TRUE(client_->Process().ok());
+    while (auto e = client_->NextEvent()) {
+      if (e->invalidated_rkey) channel_->OnRemoteInvalidation(*e->invalidated_rkey);
+      if (Registrar::Owns(e->wr_id)) channel_->OnEvent(*e);
+      client_events_.push_back(std::move(*e));
+    }
+  }
+  // The peer's RDMA operations on a buffer descriptor; the completion status of each.
+  WcStatus ServerRdma(bool write, const RdmaIoBuffer& b, size_t length) {
+    std::lock_guard lock(*mu_);
+    Sge sge = server_mr_->Slice(0, static_cast<uint32_t>(length));
+    RemoteWindow w{b.remote_offset, b.remote_token, b.remote_length};
+    const uint64_t wr_id = ++server_wr_id_;
+    Status posted =
+        write ? server_->PostWrite(wr_id, {&sge, 1}, w) : server_->PostRead(wr_id, {&sge, 1}, w);
+    EXPECT_TRUE(posted.ok()) << posted.ToString();
+    fabric_->RunUntilIdle();
+    server_->Process();
+    auto e = server_->NextEvent();
+    while (e && e->wr_id != wr_id) e = server_->NextEvent();  // skip connect, earlier SENDs
+    return e ? e->wc_status : WcStatus::kGeneral;
+  }
+  WcStatus ServerWrite(const std::string& data, const RdmaIoBuffer& b) {
+    std::memcpy(server_memory_.data(), data.data(), data.size());
+    return ServerRdma(true, b, data.size());
+  }
+  static std::string Text(const RdmaIoBuffer& b, size_t n) {
+    return std::string(b.memory.begin(), b.memory.begin() + static_cast<ptrdiff_t>(n));
+  }
+
+  std::shared_ptr<Fabric> fabric_;
+  std::unique_ptr<std::mutex> mu_ = std::make_unique<std::mutex>();
+  std::unique_ptr<Endpoint> server_;
+  std::unique_ptr<Endpoint> client_;
+  std::vector<uint8_t> server_memory_;
+  std::unique_ptr<MemoryRegion> server_mr_;
+  std::shared_ptr<DataChannel> channel_;
+  std::vector<Event> client_events_;
+  uint64_t server_wr_id_ = 1000;
+};
+
+TEST_P(DataChannelTest, DescribesTheMechanismAndLimits) {
+  EXPECT_EQ(channel_->max_io_size(), 6000u);  // min(buffer, MaxReadWriteSize)
+  EXPECT_STREQ(channel_->mechanism(), WindowMechanismName(GetParam()
+                                                              ? WindowMechanism::kMemoryWindow
+                                                              : WindowMechanism::kRegisterPerIo));
+  EXPECT_TRUE(channel_->Acquire(0, true).status().Is(Code::kInvalidArgument));
+  EXPECT_TRUE(channel_->Acquire(6001, true).status().Is(Code::kInvalidArgument));
+  std::mutex other;
+  EXPECT_TRUE(DataChannel::Create(*client_, other, 8192, 0, 6000).status().Is(
+      Code::kInvalidArgument));
+  EXPECT_TRUE(DataChannel::Create(*client_, other, 8192, 1, 0).status().Is(
+      Code::kInvalidArgument));
+}
+
+TEST_P(DataChannelTest, PeerWritesTheReadDataAndReadsTheWriteData) {
+  auto in = channel_->Acquire(5000, /*server_writes=*/true);
+  ASSERT_TRUE(in.ok()) << in.status().ToString();
+  EXPECT_EQ(in->memory.size(), 5000u);
+  EXPECT_EQ(in->remote_length, 5000u);
+  EXPECT_EQ(in->remote_offset, reinterpret_cast<uint64_t>(in->memory.data()));
+  EXPECT_EQ(in->remote_invalidate, GetParam());
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(in->memory.data()) % 4096, 0u);
+  Pump();
+  EXPECT_EQ(ServerWrite("file data of a READ", *in), WcStatus::kSuccess);
+  EXPECT_EQ(Text(*in, 19), "file data of a READ");
+  // The READ's window is write-only for the peer, and bounded by the I/O's length.
+  EXPECT_EQ(ServerRdma(false, *in, 16), WcStatus::kRemoteAccess);
+  channel_->Release(in->handle);
+}
+
+TEST_P(DataChannelTest, PeerReadsTheWriteDataOnlyWithinTheDescriptor) {
+  auto out = channel_->Acquire(4100, /*server_writes=*/false);
+  ASSERT_TRUE(out.ok());
+  std::memcpy(out->memory.data(), "payload of a WRITE", 18);
+  Pump();
+  EXPECT_EQ(ServerRdma(false, *out, 4100), WcStatus::kSuccess);
+  EXPECT_EQ(std::string(server_memory_.begin(), server_memory_.begin() + 18),
+            "payload of a WRITE");
+  EXPECT_EQ(ServerRdma(false, *out, 4101), WcStatus::kRemoteAccess);  // past the descriptor
+}
+
+TEST_P(DataChannelTest, PeerCannotWriteIntoAWriteBuffer) {
+  auto out = channel_->Acquire(4096, /*server_writes=*/false);
+  ASSERT_TRUE(out.ok());
+  std::memcpy(out->memory.data(), "keep", 4);
+  Pump();
+  EXPECT_EQ(ServerWrite("evil", *out), WcStatus::kRemoteAccess);
+  EXPECT_EQ(Text(*out, 4), "keep");
+}
+
+TEST_P(DataChannelTest, LocalInvalidationThenReuseAndALateWriteFails) {
+  auto in = channel_->Acquire(4096, true);
+  ASSERT_TRUE(in.ok());
+  Pump();
+  EXPECT_EQ(ServerWrite("first I/O", *in), WcStatus::kSuccess);
+  uint8_t* memory = in->memory.data();
+  const RdmaIoBuffer old = *in;
+  channel_->Release(in->handle);  // the response came without remote invalidation
+  channel_->Release(in->handle);  // a second Release of the same handle is ignored
+  Pump();
+  EXPECT_EQ(channel_->counters().windows_invalidated_local, 1u);
+  EXPECT_EQ(channel_->buffers_in_use(), 0u);
+
+  // The buffer is reused for the next I/O; the peer's late write with the old key must not land.
+  auto next = channel_->Acquire(4096, true);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->memory.data(), memory);
+  EXPECT_NE(next->remote_token, old.remote_token);
+  std::memcpy(next->memory.data(), "second!!!", 9);
+  Pump();
+  EXPECT_EQ(ServerWrite("late data", old), WcStatus::kRemoteAccess);
+  EXPECT_EQ(Text(*next, 9), "second!!!");
+  EXPECT_GE(fabric_->counters().remote_access_errors, 1u);
+  channel_->Release(next->handle);
+}
+
+TEST_P(DataChannelTest, ReleaseBeforeTheLocalInvalidationCompletesKeepsTheBufferBusy) {
+  auto a = channel_->Acquire(4096, true);
+  auto b = channel_->Acquire(4096, true);
+  ASSERT_TRUE(a.ok() && b.ok());
+  Pump();
+  channel_->Release(a->handle);
+  // The invalidation has not run yet: the buffer's key may still work, so it is not handed out.
+  EXPECT_TRUE(channel_->Acquire(4096, true).status().Is(Code::kResourceExhausted));
+  Pump();
+  auto again = channel_->Acquire(4096, true);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->memory.data(), a->memory.data());
+  channel_->Release(again->handle);
+  channel_->Release(b->handle);
+}
+
+// The server invalidates the key with its response (SEND_WITH_INVALIDATE): with memory windows the
+// buffer is free at once, without a local invalidation. A per-I/O registration is not offered for
+// remote invalidation (remote_invalidate false): the channel revokes it itself.
+TEST_P(DataChannelTest, RemoteInvalidationThenReuse) {
+  auto in = channel_->Acquire(4096, true);
+  ASSERT_TRUE(in.ok());
+  std::vector<uint8_t> recv(64);
+  auto recv_mr = std::move(client_->Register(recv, Access::kLocalWrite)).value();
+  Sge rsge = recv_mr->Slice(0, 64);
+  ASSERT_TRUE(client_->PostReceive(77, {&rsge, 1}).ok());
+  Pump();
+  EXPECT_EQ(ServerWrite("data", *in), WcStatus::kSuccess);
+  if (!in->remote_invalidate) {
+    channel_->Release(in->handle);
+    Pump();
+    EXPECT_EQ(channel_->counters().windows_invalidated_local, 1u);
+    recv_mr.reset();
+    return;
+  }
+  {
+    std::lock_guard lock(*mu_);
+    Sge ssge = server_mr_->Slice(0, 8);
+    ASSERT_TRUE(server_->PostSend(2, {&ssge, 1}, false, in->remote_token).ok());
+  }
+  Pump();
+  ASSERT_FALSE(client_events_.empty());
+  EXPECT_EQ(client_events_.back().invalidated_rkey, in->remote_token);
+  EXPECT_EQ(channel_->counters().windows_invalidated_remote, 1u);
+  const RdmaIoBuffer old = *in;
+  channel_->Release(in->handle);
+  auto next = channel_->Acquire(4096, true);  // free at once: no local invalidation needed
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->memory.data(), old.memory.data());
+  EXPECT_EQ(channel_->counters().windows_invalidated_local, 0u);
+  std::memcpy(next->memory.data(), "mine", 4);
+  Pump();
+  EXPECT_EQ(ServerWrite("late", old), WcStatus::kRemoteAccess);
+  EXPECT_EQ(Text(*next, 4), "mine");
+  recv_mr.reset();
+}
+
+TEST_P(DataChannelTest, ExhaustionIsReportedAndCounted) {
+  auto a = channel_->Acquire(4096, true);
+  auto b = channel_->Acquire(4096, false);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(a->memory.data(), b->memory.data());
+  EXPECT_TRUE(channel_->Acquire(4096, true).status().Is(Code::kResourceExhausted));
+  RdmaChannelCounters c = channel_->counters();
+  EXPECT_EQ(c.acquire_exhausted, 1u);
+  EXPECT_EQ(c.buffers_acquired, 2u);
+  Pump();
+  EXPECT_EQ(channel_->counters().windows_bound, 2u);
+  channel_->Release(a->handle);
+  channel_->Release(b->handle);
+  Pump();
+  EXPECT_EQ(channel_->buffers_in_use(), 0u);
+}
+
+TEST_P(DataChannelTest, DetachWithABufferHeldKeepsItsMemory) {
+  auto in = channel_->Acquire(4096, true);
+  ASSERT_TRUE(in.ok());
+  Pump();
+  EXPECT_EQ(ServerWrite("still here", *in), WcStatus::kSuccess);
+  {
+    std::lock_guard lock(*mu_);
+    client_->Disconnect();
+    PumpLocked();
+    channel_->Detach();
+    channel_->Detach();  // idempotent
+  }
+  // The transport goes away entirely: endpoint and mutex. The channel must touch neither again.
+  server_mr_.reset();
+  client_.reset();
+  server_.reset();
+  mu_.reset();
+  EXPECT_TRUE(channel_->Acquire(4096, true).status().Is(Code::kDisconnected));
+  EXPECT_EQ(Text(*in, 10), "still here");
+  EXPECT_EQ(channel_->buffers_in_use(), 1u);
+  channel_->Release(in->handle);
+  EXPECT_EQ(channel_->buffers_in_use(), 0u);
+  channel_.reset();  // unmaps
+}
+
+// Threads acquire, fill and release buffers while the loop thread pumps the device under the
+// endpoint mutex, as a transport does; run under TSan to check the locking.
+TEST_P(DataChannelTest, ConcurrentAcquireAndRelease) {
+  constexpr int kThreads = 4;
+  constexpr int kIterations = 200;
+  std::atomic<bool> stop{false};
+  std::atomic<int> done{0};
+  std::atomic<uint64_t> acquired{0};
+  std::thread loop([&] {
+    while (!stop.load()) {
+      Pump();
+      std::this_thread::yield();
+    }
+  });
+  std::vector<std::thread> workers;
+  for (int t = 0; t < kThreads; ++t) {
+    workers.emplace_back([&, t] {
+      for (int i = 0; i < kIterations;) {
+        auto b = channel_->Acquire(4096 + static_cast<size_t>(t), (i & 1) == 0);
+        if (!b.ok()) {
+          EXPECT_TRUE(b.status().Is(Code::kResourceExhausted)) << b.status().ToString();
+          std::this_thread::yield();
+          continue;
+        }
+        std::memset(b->memory.data(), t, b->memory.size());
+        EXPECT_EQ(b->memory.size(), 4096u + static_cast<size_t>(t));
+        acquired.fetch_add(1);
+        channel_->Release(b->handle);
+        ++i;
+      }
+      done.fetch_add(1);
+    });
+  }
+  for (auto& w : workers) w.join();
+  stop.store(true);
+  loop.join();
+  Pump();
+  EXPECT_EQ(done.load(), kThreads);
+  RdmaChannelCounters c = channel_->counters();
+  EXPECT_EQ(c.buffers_acquired, acquired.load());
+  EXPECT_EQ(c.buffers_acquired, static_cast<uint64_t>(kThreads * kIterations));
+  EXPECT_EQ(channel_->buffers_in_use(), 0u);
+  EXPECT_EQ(c.windows_invalidated_local, c.buffers_acquired);
+}
+
+INSTANTIATE_TEST_SUITE_P(Mechanisms, DataChannelTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return param.param ? "MemoryWindow" : "RegisterPerIo";
+                         });
+
+}  // namespace
+}  // namespace smb3::transport::rdma
