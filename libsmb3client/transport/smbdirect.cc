@@ -58,7 +58,9 @@ SmbDirectTransport::~SmbDirectTransport() {
   Close();
   if (thread_.joinable()) thread_.join();
   std::lock_guard lock(endpoint_mu_);
-  // Registrations go before the endpoint that created them (device.h's life cycle).
+  // Registrations go before the endpoint that created them (device.h's life cycle); the data
+  // channel's buffers stay mapped while the client holds them.
+  if (channel_) channel_->Detach();
   recv_mr_.reset();
   send_mr_.reset();
   endpoint_.reset();
@@ -147,8 +149,23 @@ Status SmbDirectTransport::Negotiate() {
 }
 
 void SmbDirectTransport::CreateDataChannel() {
-  SMB3_LOG_DEBUG("smbd %s: no RDMA data channel in this build: READ and WRITE data go inline",
-                 peer_.c_str());
+  if (options_.rdma_buffer_count == 0 || options_.rdma_buffer_size == 0) {
+    SMB3_LOG_INFO("smbd %s: no RDMA data channel (0 buffers asked for): READ/WRITE data inline",
+                  peer_.c_str());
+    return;
+  }
+  const uint32_t max_rw = engine_.negotiated().max_read_write_size;
+  const size_t buffer_size = std::min<size_t>(options_.rdma_buffer_size, max_rw);
+  auto channel = rdma::DataChannel::Create(*endpoint_, endpoint_mu_, buffer_size,
+                                           options_.rdma_buffer_count, max_rw);
+  if (!channel.ok()) {
+    SMB3_LOG_INFO("smbd %s: no RDMA data channel (%s): READ/WRITE data inline", peer_.c_str(),
+                  channel.status().ToString().c_str());
+    return;
+  }
+  channel_ = std::move(channel).value();
+  SMB3_LOG_DEBUG("smbd %s: RDMA data channel: %zu x %zu bytes, %s", peer_.c_str(),
+                 options_.rdma_buffer_count, buffer_size, channel_->mechanism());
 }
 
 std::shared_ptr<RdmaChannel> SmbDirectTransport::rdma_channel() {
@@ -283,6 +300,8 @@ void SmbDirectTransport::Loop() {
     std::lock_guard lock(endpoint_mu_);
     why = engine_.error();
     if (why.ok()) why = Status(Code::kDisconnected, 0, "smbd: connection closed");
+    // Acquire fails from here on; buffers the client holds stay mapped until it releases them.
+    if (channel_) channel_->Detach();
     if (!endpoint_gone_) {
       SMB3_LOG_DEBUG("smbd %s: no disconnect event within the teardown time", peer_.c_str());
     }

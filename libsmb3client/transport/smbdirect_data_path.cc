@@ -4,9 +4,16 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "transport/rdma/registrar.h"
 #include "transport/smbdirect_impl.h"
 
 namespace smb3::transport {
+namespace {
+
+// A flushed completion while we did not disconnect: the queue pair went into error under us.
+constexpr Status kFlushed(Code::kDisconnected, 0, "smbd: work request flushed (queue pair in error)");
+
+}  // namespace
 
 void SmbDirectTransport::Drive(smbd::Timestamp now) {
   if (!endpoint_gone_) {
@@ -14,6 +21,9 @@ void SmbDirectTransport::Drive(smbd::Timestamp now) {
     // Process() fails only when the device itself failed; the endpoint is then disconnected.
     if (!s.ok()) Lose(s);
     while (auto e = endpoint_->NextEvent()) OnEvent(*e, now);
+    // Flushes without our Disconnect(): the queue pair went into error under us. A disconnect
+    // event in the same batch has already named the better reason.
+    if (flushed_ && !disconnecting_) Lose(kFlushed);
   }
   if (auto deadline = engine_.NextDeadline(); deadline && now >= *deadline) engine_.OnTimer(now);
   if (!disconnecting_ && engine_.state() == smbd::State::kDisconnected) {
@@ -38,13 +48,25 @@ void SmbDirectTransport::OnEvent(const rdma::Event& e, smbd::Timestamp now) {
     return;
   }
   if (e.kind == Kind::kConnected) return;
+  if (channel_ && rdma::Registrar::Owns(e.wr_id)) {
+    // The data channel's binds and invalidations ([MS-SMBD] 3.1.4.3).
+    channel_->OnEvent(e);
+    if (!e.ok()) Fail(e);
+    return;
+  }
   const uint64_t tag = e.wr_id & kTagMask;
   const auto index = static_cast<uint32_t>(e.wr_id & ~kTagMask);
   if (e.kind == Kind::kRecv && tag == kRecvTag && index < recv_count_) {
     if (!e.ok()) {
-      // A flushed receive is teardown, not a fault; the buffer is not reposted.
-      if (!e.flushed()) Lose(rdma::WcStatusToStatus(e.wc_status));
+      // A flushed receive means the queue pair is in error or going away: teardown, and the
+      // buffer is not reposted.
+      Fail(e);
       return;
+    }
+    if (e.invalidated_rkey && channel_) {
+      // [MS-SMBD] 3.1.5.8 InvalidatedToken: the key is dead before the message carrying the
+      // response goes upward, where the client releases the buffer.
+      channel_->OnRemoteInvalidation(*e.invalidated_rkey);
     }
     const uint32_t length = std::min(e.byte_len, recv_size_);
     ByteView bytes(recv_slab_.data() + size_t{index} * recv_size_, length);
@@ -55,10 +77,10 @@ void SmbDirectTransport::OnEvent(const rdma::Event& e, smbd::Timestamp now) {
   }
   if (e.kind == Kind::kSend && tag == kSendTag && index < send_count_) {
     free_send_.push_back(index);
-    if (!e.ok() && !e.flushed()) Lose(rdma::WcStatusToStatus(e.wc_status));
+    if (!e.ok()) Fail(e);
     return;
   }
-  if (!e.ok() && !e.flushed()) Lose(rdma::WcStatusToStatus(e.wc_status));
+  if (!e.ok()) Fail(e);
 }
 
 // [MS-SMBD] 3.1.5.9: keep ReceivesWanted() receives posted; each grants the peer one credit.
@@ -103,6 +125,14 @@ void SmbDirectTransport::PostSends(smbd::Timestamp now) {
     free_send_.pop_back();
   }
   if (engine_.queued_bytes() < options_.max_queued_bytes) send_cv_.notify_all();
+}
+
+void SmbDirectTransport::Fail(const rdma::Event& e) {
+  if (e.flushed()) {
+    flushed_ = true;
+  } else {
+    Lose(rdma::WcStatusToStatus(e.wc_status));
+  }
 }
 
 void SmbDirectTransport::Lose(Status why) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "smbd/connection.h"
+#include "transport/rdma/data_channel.h"
 #include "transport/rdma/device.h"
 #include "transport/smbdirect.h"
 
@@ -68,6 +69,8 @@ class SmbDirectTransport final : public Transport {
   void PostSends(smbd::Timestamp now);
   // A failed work request or device: the engine fails with `why`, the endpoint disconnects.
   void Lose(Status why);
+  // A failed completion: a flush is remembered (see Drive), anything else is Lose().
+  void Fail(const rdma::Event& e);
   // Starts the endpoint's orderly disconnect once; Send() fails from here on.
   void BeginDisconnect();
   // Moves the engine's reassembled messages into pooled buffers for the handler.
@@ -97,10 +100,11 @@ class SmbDirectTransport final : public Transport {
   std::vector<uint32_t> free_recv_;
   std::vector<uint32_t> free_send_;
   std::vector<uint8_t> gather_;  // Send()'s scratch for multi-part messages
-  std::shared_ptr<RdmaChannel> channel_;
+  std::shared_ptr<rdma::DataChannel> channel_;  // nullptr: READ/WRITE data inline
   bool closed_ = false;         // Send() refuses
   bool disconnecting_ = false;  // Disconnect() was called
   bool endpoint_gone_ = false;  // Event::kDisconnected arrived
+  bool flushed_ = false;        // a work request completed as flushed
   smbd::Timestamp teardown_deadline_{};
   uint64_t send_buffer_stalls_ = 0;
   uint64_t send_waits_ = 0;

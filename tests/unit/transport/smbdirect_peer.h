@@ -216,12 +216,20 @@ class ScriptedSmbdPeer {
     return r.ok() ? *r : smbd::NegotiateRequest{};
   }
 
-  Status SendRaw(ByteView bytes) {
+  // One SEND from the single send buffer. The transport's credits guarantee a posted receive,
+  // and the fabric runs on post, so the buffer is free again when this returns.
+  Status SendRaw(ByteView bytes, std::optional<uint32_t> invalidate_rkey = std::nullopt) {
     EXPECT_LE(bytes.size(), send_buf_.size());
-    // Wait for the previous SEND of this one buffer to leave.
     std::memcpy(send_buf_.data(), bytes.data(), bytes.size());
     rdma::Sge sge = send_mr_->Slice(0, static_cast<uint32_t>(bytes.size()));
-    return ep_->PostSend(++wr_id_, {&sge, 1});
+    return ep_->PostSend(++wr_id_, {&sge, 1}, false, invalidate_rkey);
+  }
+
+  // RDMA WRITE of `bytes` into the transport's exposed buffer (as a server answers a READ).
+  Status WriteTo(ByteView bytes, const rdma::RemoteWindow& to) {
+    std::memcpy(send_buf_.data(), bytes.data(), bytes.size());
+    rdma::Sge sge = send_mr_->Slice(0, static_cast<uint32_t>(bytes.size()));
+    return ep_->PostWrite(++wr_id_, {&sge, 1}, to);
   }
 
   Status SendNegotiateResponse(const smbd::NegotiateResponse& r) {
@@ -235,7 +243,8 @@ class ScriptedSmbdPeer {
   // A data transfer message granting the receives reposted since the last grant (plus `extra`
   // withheld ones when `grant` is given explicitly).
   Status SendData(ByteView payload, uint32_t remaining = 0, uint16_t flags = 0,
-                  std::optional<uint16_t> grant = std::nullopt) {
+                  std::optional<uint16_t> grant = std::nullopt,
+                  std::optional<uint32_t> invalidate_rkey = std::nullopt) {
     smbd::DataTransfer h;
     h.credits_requested = 255;
     h.credits_granted = grant ? *grant : static_cast<uint16_t>(reposted_);
@@ -247,7 +256,7 @@ class ScriptedSmbdPeer {
     (void)smbd::EncodeDataTransfer(h, payload, w);
     EXPECT_GT(client_credits_, 0u) << "the peer sends without a credit";
     if (client_credits_) --client_credits_;
-    return SendRaw(out);
+    return SendRaw(out, invalidate_rkey);
   }
 
   // Sends `message` as fragments of at most max_send_ bytes ([MS-SMBD] 3.1.5.2 as a server does).

@@ -4,6 +4,7 @@
 // disconnect with a clear error for every failure a peer or the fabric can cause.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <future>
@@ -455,6 +456,42 @@ TEST_F(SmbDirectTransportTest, CloseFromTheHandlerThread) {
   ASSERT_TRUE(why.has_value());
   transport_.reset();
   EXPECT_EQ(closing.closed_calls(), 1);
+}
+
+TEST_F(SmbDirectTransportTest, OffersTheDataChannelAndHandsItTheServersInvalidation) {
+  SmbDirectOptions o;
+  o.rdma_buffer_size = 65536;
+  o.rdma_buffer_count = 2;
+  ConnectAndStart(Response(), o);
+  auto channel = transport_->rdma_channel();
+  ASSERT_NE(channel, nullptr);
+  EXPECT_EQ(channel->max_io_size(), 65536u);
+  auto buffer = channel->Acquire(4096, /*server_writes=*/true);
+  ASSERT_TRUE(buffer.ok()) << buffer.status().ToString();
+  ASSERT_TRUE(SendOne(Pattern(64, 12)).ok());  // the READ request, granting the peer credits
+  ASSERT_TRUE(peer_->ReceiveUpper().has_value());
+  // The server writes the data, then answers with SEND_WITH_INVALIDATE of the key when asked to.
+  auto data = Pattern(4096, 13);
+  ASSERT_TRUE(peer_->WriteTo(data, {buffer->remote_offset, buffer->remote_token, 4096}).ok());
+  std::optional<uint32_t> invalidate;
+  if (buffer->remote_invalidate) invalidate = buffer->remote_token;
+  ASSERT_TRUE(peer_->SendData(Pattern(80, 14), 0, 0, std::nullopt, invalidate).ok());
+  ASSERT_TRUE(recorder_.WaitMessage().has_value());
+  EXPECT_TRUE(std::equal(data.begin(), data.end(), buffer->memory.begin()));
+  if (buffer->remote_invalidate) {
+    EXPECT_EQ(channel->counters().windows_invalidated_remote, 1u);
+  }
+  channel->Release(buffer->handle);
+  transport_->Close();
+  auto after = channel->Acquire(4096, true);
+  EXPECT_TRUE(after.status().Is(Code::kDisconnected)) << after.status().ToString();
+}
+
+TEST_F(SmbDirectTransportTest, NoDataChannelWhenNoBuffersAreAskedFor) {
+  SmbDirectOptions o;
+  o.rdma_buffer_count = 0;
+  ConnectAndStart(Response(), o);
+  EXPECT_EQ(transport_->rdma_channel(), nullptr);
 }
 
 TEST(SmbDirectPort, IwarpUses5445ForSmbsPort) {
