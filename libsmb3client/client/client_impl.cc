@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "client/client_impl.h"
 #include "client/names.h"
+#include "client/transport_select.h"
 
 #include "base/log.h"
 #include "smb2/close.h"
@@ -42,12 +43,13 @@ ClientImpl::ClientImpl(ClientOptions options)
 ClientImpl::~ClientImpl() { Disconnect(); }
 
 Status ClientImpl::Start() {
-  if (options_.rdma == RdmaPolicy::kYes)
-    return Status(Code::kNotSupported, 0, "rdma=yes: SMB Direct is not available in this build (use rdma=no or auto)");
-  transport::TcpOptions tcp;
-  tcp.connect_timeout = options_.connect_timeout;
-  SMB3_ASSIGN_OR_RETURN(auto transport,
-                        transport::ConnectTcp(options_.server, options_.port, tcp, pool_));
+  SMB3_ASSIGN_OR_RETURN(SelectedTransport selected, OpenTransport(options_, pool_));
+  transport_kind_ = selected.transport->kind();
+  transport_reason_ = selected.reason;
+  // Inline READ/WRITE data must fit one SMB Direct message (issue 6 item 5): cap rsize/wsize.
+  if (selected.inline_io_limit != 0)
+    options_.max_io_size = std::min(options_.max_io_size, selected.inline_io_limit);
+  std::unique_ptr<transport::Transport> transport = std::move(selected.transport);
   Connection::Options co;
   co.request_timeout = options_.request_timeout;
   co.echo_interval = options_.echo_interval;
@@ -83,8 +85,8 @@ ConnectionInfo ClientImpl::info() const {
   ConnectionInfo i;
   i.server = options_.server;
   i.port = options_.port;
-  i.transport = TransportKind::kTcp;
-  i.transport_reason = options_.rdma == RdmaPolicy::kNo ? "rdma=no" : "SMB Direct not built yet: TCP";
+  i.transport = transport_kind_;
+  i.transport_reason = transport_reason_;
   i.dialect = dialect_;
   i.cipher = (encrypt_all_ || tree_encrypt_) ? CipherName(cipher_) : "none";
   i.signing = signing_on_ ? SigningAlgorithmName(signing_algorithm_) : "none";

@@ -113,6 +113,8 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
   ClientOptions options_;
   std::shared_ptr<BufferPool> pool_;
   std::shared_ptr<Connection> conn_;
+  TransportKind transport_kind_ = TransportKind::kTcp;  // of the latest OpenTransport
+  std::string transport_reason_;                       // its one-line reason
 
   // Negotiated state (written during Start, read-only afterwards).
   std::array<uint8_t, 16> client_guid_{};
