@@ -5,6 +5,7 @@
 
 #include <fuse_lowlevel.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include <atomic>
 #include <cerrno>
@@ -30,13 +31,12 @@ using Clock = std::chrono::steady_clock;
 
 struct FuseSession::Impl {
   Impl(const MountConfig& c, SmbFs& f, OpStats& s)
-      : config(c), fs(f), stats(s), read_pool(kMaxIo, 8), receive_pool(kReceiveBufferSize, 4),
+      : config(c), fs(f), stats(s), receive_pool(kReceiveBufferSize, 4),
         work(c.workers) {}
 
   const MountConfig& config;
   SmbFs& fs;
   OpStats& stats;
-  BufferPool read_pool;
   BufferPool receive_pool;
   WorkQueue work;
   fuse_session* se = nullptr;
@@ -102,6 +102,23 @@ class Reply {
   void Buf(const void* data, size_t size, bool count_bytes) {
     Finish(false, count_bytes ? size : 0);
     fuse_reply_buf(req_, static_cast<const char*>(data), size);
+  }
+  // The data goes from the client's receive buffers straight into the kernel (one writev).
+  void Iov(const smb3::ReadView& view) {
+    constexpr size_t kInline = 16;
+    iovec inline_iov[kInline];
+    std::vector<iovec> more;
+    iovec* iov = inline_iov;
+    if (view.pieces.size() > kInline) {
+      more.resize(view.pieces.size());
+      iov = more.data();
+    }
+    for (size_t i = 0; i < view.pieces.size(); ++i) {
+      iov[i].iov_base = const_cast<uint8_t*>(view.pieces[i].data());
+      iov[i].iov_len = view.pieces[i].size();
+    }
+    Finish(false, view.size);
+    fuse_reply_iov(req_, iov, static_cast<int>(view.pieces.size()));
   }
   void Written(size_t count) {
     Finish(false, count);
@@ -325,29 +342,18 @@ void OpCreate(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
 void OpRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
   FuseSession::Impl* impl = ImplOf(req);
   const auto start = Clock::now();
-  const bool pooled = size <= impl->read_pool.buffer_size();
-  uint8_t* buf = pooled ? impl->read_pool.Acquire() : new (std::nothrow) uint8_t[size];
-  if (buf == nullptr) {
-    Reply(req, Op::kRead, start).Err(ENOMEM);
-    return;
-  }
   ++impl->in_flight;
-  auto done = [req, impl, buf, pooled, start](smb3::Result<size_t> n) {
+  auto done = [req, impl, start](smb3::Result<smb3::ReadView> view) {
     Reply reply(req, Op::kRead, start);
-    if (n.ok()) {
-      reply.Buf(buf, *n, true);
+    if (view.ok()) {
+      reply.Iov(*view);
     } else {
-      reply.Status(n.status());
-    }
-    if (pooled) {
-      impl->read_pool.Release(buf);
-    } else {
-      delete[] buf;
+      reply.Status(view.status());
     }
     --impl->in_flight;
   };
   try {
-    impl->fs.Read(fi->fh, static_cast<uint64_t>(off), std::span<uint8_t>(buf, size), done);
+    impl->fs.Read(fi->fh, static_cast<uint64_t>(off), size, done);
   } catch (...) {
     // SmbFs::Read throws only before handing `done` to the client (allocation failure).
     done(smb3::Status::Errno(ENOMEM, "read"));

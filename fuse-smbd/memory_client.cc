@@ -91,12 +91,13 @@ struct Node {
 }  // namespace
 
 struct MemoryClient::State {
-  explicit State(const Options& o) : options(o), pool(kChunk, 64) {}
+  explicit State(const Options& o) : options(o), pool(kChunk, 64), read_pool(kChunk, 8) {}
 
   Options options;
   mutable std::shared_mutex mu;
   std::shared_ptr<Node> root;
   BufferPool pool;
+  BufferPool read_pool;  // buffers that ReadAsyncView hands out
   uint64_t used = 0;  // bytes of file data held (pages for small files, chunks for large ones)
   uint64_t next_file_id = 0x100;
   size_t open_handles = 0;
@@ -571,6 +572,29 @@ void MemoryClient::ReadAsync(const smb3::FileHandle& file, uint64_t offset, std:
                              smb3::IoCallback done) {
   state_->RunAsync([this, file, offset, dst, done = std::move(done)] {
     done(Read(file, offset, dst));
+  });
+}
+
+void MemoryClient::ReadAsyncView(const smb3::FileHandle& file, uint64_t offset, size_t length,
+                                 smb3::ReadViewCallback done) {
+  if (length > kChunk) return smb3::Client::ReadAsyncView(file, offset, length, std::move(done));
+  uint8_t* buf = state_->read_pool.Acquire();
+  if (buf == nullptr) return done(Nt(smb3::STATUS_INSUFFICIENT_RESOURCES, "read"));
+  // The buffer goes back to the pool when the last view of it is dropped; the pool lives in State.
+  std::shared_ptr<const void> owner(buf, [state = state_](const void* p) {
+    state->read_pool.Release(static_cast<uint8_t*>(const_cast<void*>(p)));
+  });
+  state_->RunAsync([this, file, offset, length, buf, owner = std::move(owner),
+                    done = std::move(done)]() mutable {
+    auto n = Read(file, offset, std::span<uint8_t>(buf, length));
+    if (!n.ok()) return done(n.status());
+    smb3::ReadView view;
+    view.size = *n;
+    if (*n != 0) {
+      view.pieces.emplace_back(buf, *n);
+      view.owners.push_back(std::move(owner));
+    }
+    done(std::move(view));
   });
 }
 

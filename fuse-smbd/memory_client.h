@@ -54,6 +54,10 @@ class MemoryClient final : public smb3::Client {
                  smb3::IoCallback done) override;
   void WriteAsync(const smb3::FileHandle& file, uint64_t offset, std::span<const uint8_t> src,
                   smb3::IoCallback done) override;
+  // Copies into a pooled, pre-faulted buffer that the view owns (the one copy any memory file
+  // system makes); reads over 1 MiB take the default path.
+  void ReadAsyncView(const smb3::FileHandle& file, uint64_t offset, size_t length,
+                     smb3::ReadViewCallback done) override;
   smb3::Status Flush(const smb3::FileHandle& file) override;
 
   smb3::Result<smb3::FileInfo> QueryInfo(const smb3::FileHandle& file) override;

@@ -503,20 +503,20 @@ smb3::Result<std::pair<Entry, OpenReply>> SmbFs::Create(uint64_t parent, std::st
   return std::make_pair(MakeEntry(ino, r->info), reply);
 }
 
-void SmbFs::Read(uint64_t fh, uint64_t offset, std::span<uint8_t> dst, IoDone done) {
+void SmbFs::Read(uint64_t fh, uint64_t offset, size_t length, ReadDone done) {
   auto state = files_.Get(fh);
   if (!state) {
     done(Err(EBADF, "read"));
     return;
   }
-  client_.ReadAsync(state->file, offset, dst,
-                    [done = std::move(done)](smb3::Result<size_t> r) {
-                      if (r.ok()) {
-                        done(std::move(r));
-                      } else {
-                        done(ToErrno(r.status()));
-                      }
-                    });
+  client_.ReadAsyncView(state->file, offset, length,
+                        [done = std::move(done)](smb3::Result<smb3::ReadView> r) {
+                          if (r.ok()) {
+                            done(std::move(r));
+                          } else {
+                            done(ToErrno(r.status()));
+                          }
+                        });
 }
 
 void SmbFs::Write(uint64_t fh, uint64_t offset, std::span<const uint8_t> src, IoDone done) {

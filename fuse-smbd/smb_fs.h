@@ -98,6 +98,8 @@ struct DirItem {
 inline constexpr std::string_view kHiddenPrefix = ".fuse-smbd-deleted-";
 
 using IoDone = std::function<void(smb3::Result<size_t>)>;
+// File data as views into the client's received messages (no copy); see smb3::ReadView.
+using ReadDone = std::function<void(smb3::Result<smb3::ReadView>)>;
 
 class SmbFs {
  public:
@@ -125,9 +127,10 @@ class SmbFs {
   smb3::Result<OpenReply> Open(uint64_t ino, int flags);
   smb3::Result<std::pair<Entry, OpenReply>> Create(uint64_t parent, std::string_view name,
                                                    mode_t mode, int flags);
-  // `done` runs exactly once, possibly before Read returns, possibly on another thread; `dst` must
-  // stay valid until then.
-  void Read(uint64_t fh, uint64_t offset, std::span<uint8_t> dst, IoDone done);
+  // `done` runs exactly once, possibly before Read/Write returns, possibly on another thread.
+  // Read hands out views of the received data (for fuse_reply_iov: no copy in our code); Write's
+  // `src` must stay valid until `done` runs.
+  void Read(uint64_t fh, uint64_t offset, size_t length, ReadDone done);
   void Write(uint64_t fh, uint64_t offset, std::span<const uint8_t> src, IoDone done);
   smb3::Status Flush(uint64_t fh);
   smb3::Status Fsync(uint64_t fh);

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <thread>
@@ -251,6 +252,33 @@ TEST(MemoryClientAsync, CallbacksOnTheConnectionThread) {
   EXPECT_EQ(got.get_future().get(), 1000u);
   EXPECT_EQ(back[999], 9);
   ASSERT_TRUE(c.Close(r->handle).ok());
+}
+
+TEST(MemoryClientAsync, ReadViewOwnsAPooledBufferAndStopsAtEndOfFile) {
+  MemoryClient c;
+  auto r = c.Open("f", Opts(Disposition::kCreate));
+  ASSERT_TRUE(r.ok());
+  std::vector<uint8_t> data(3000);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 7);
+  ASSERT_TRUE(c.Write(r->handle, 0, data).ok());
+  smb3::Result<smb3::ReadView> got = smb3::Status::Invalid("not called");
+  c.ReadAsyncView(r->handle, 1000, 1 << 20, [&](smb3::Result<smb3::ReadView> v) { got = std::move(v); });
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->size, 2000u);  // short at end of file
+  ASSERT_EQ(got->pieces.size(), 1u);
+  ASSERT_EQ(got->owners.size(), 1u);
+  EXPECT_TRUE(std::equal(got->pieces[0].begin(), got->pieces[0].end(), data.begin() + 1000));
+  c.ReadAsyncView(r->handle, 5000, 10, [&](smb3::Result<smb3::ReadView> v) { got = std::move(v); });
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->size, 0u);
+  EXPECT_TRUE(got->pieces.empty());
+  // Larger than one pooled buffer: the default path, same bytes.
+  c.ReadAsyncView(r->handle, 0, (1 << 20) + 1, [&](smb3::Result<smb3::ReadView> v) { got = std::move(v); });
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->size, 3000u);
+  ASSERT_TRUE(c.Close(r->handle).ok());
+  c.ReadAsyncView(r->handle, 0, 10, [&](smb3::Result<smb3::ReadView> v) { got = std::move(v); });
+  EXPECT_EQ(got.status().detail(), smb3::STATUS_FILE_CLOSED);
 }
 
 TEST(MemoryClientDisconnect, EverythingFailsDisconnected) {

@@ -47,13 +47,14 @@ class SmbFsTest : public ::testing::Test {
     return p.get_future().get();
   }
   std::string ReadSync(uint64_t fh, uint64_t off, size_t n) {
-    std::string out(n, '\0');
-    std::promise<smb3::Result<size_t>> p;
-    fs_.Read(fh, off, std::span(reinterpret_cast<uint8_t*>(out.data()), n),
-             [&](smb3::Result<size_t> r) { p.set_value(std::move(r)); });
+    std::promise<smb3::Result<smb3::ReadView>> p;
+    fs_.Read(fh, off, n, [&](smb3::Result<smb3::ReadView> r) { p.set_value(std::move(r)); });
     auto r = p.get_future().get();
     EXPECT_TRUE(r.ok());
-    out.resize(r.ok() ? *r : 0);
+    std::string out;
+    if (!r.ok()) return out;
+    for (auto piece : r->pieces) out.append(reinterpret_cast<const char*>(piece.data()), piece.size());
+    EXPECT_EQ(out.size(), r->size);
     return out;
   }
   void Put(uint64_t parent, const std::string& name, const std::string& data) {
