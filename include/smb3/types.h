@@ -111,6 +111,20 @@ struct ClientStats {
   uint64_t bytes_rdma_read = 0;   // server RDMA-read from us (our writes)
   uint64_t bytes_rdma_write = 0;  // server RDMA-wrote to us (our reads)
   uint64_t bytes_inline = 0;      // file data carried inside SMB2 messages
+  // The SMB Direct data path ([MS-SMB2] 3.2.4.6, 3.2.4.7): READ/WRITE above 4 KiB move their data
+  // by server-issued RDMA unless signing or encryption is in force.
+  // "rdma", "inline: signing required", "inline: encryption required", or "tcp" (no RDMA channel).
+  std::string rdma_data_path = "tcp";
+  std::string rdma_mechanism;     // "memory window" or "register per I/O"; empty without RDMA
+  uint64_t rdma_reads = 0;        // READ requests whose data the server RDMA-wrote to us
+  uint64_t rdma_writes = 0;       // WRITE requests whose data the server RDMA-read from us
+  uint64_t rdma_acquire_exhausted = 0;  // I/O sent inline because every RDMA buffer was in use
+  // Of the current connection's channel: windows (or per-I/O registrations) bound, invalidated by
+  // the server with its response, revoked by us before reuse, and binds that failed.
+  uint64_t rdma_windows_bound = 0;
+  uint64_t rdma_windows_invalidated_remote = 0;
+  uint64_t rdma_windows_invalidated_local = 0;
+  uint64_t rdma_bind_failures = 0;
 };
 
 }  // namespace smb3

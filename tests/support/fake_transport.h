@@ -50,6 +50,16 @@ class FakeTransport final : public transport::Transport {
   TransportKind kind() const override { return TransportKind::kTcp; }
   size_t max_message_size() const override { return 0x00FFFFFF; }
   std::string peer() const override { return "fake"; }
+  // The channel set with SetRdmaChannel (none by default: a plain connection).
+  std::shared_ptr<transport::RdmaChannel> rdma_channel() override {
+    std::lock_guard lock(mu_);
+    return rdma_channel_;
+  }
+  // Offers `channel` (e.g. a FakeRdmaChannel) as this transport's RDMA data channel.
+  void SetRdmaChannel(std::shared_ptr<transport::RdmaChannel> channel) {
+    std::lock_guard lock(mu_);
+    rdma_channel_ = std::move(channel);
+  }
 
   // --- server side -------------------------------------------------------------------------
   // Queues OnMessage(bytes) on the receive thread. Dropped once the transport is closed.
@@ -115,6 +125,7 @@ class FakeTransport final : public transport::Transport {
   size_t send_calls_ = 0;
   size_t fail_nth_ = 0;
   Status fail_why_;
+  std::shared_ptr<transport::RdmaChannel> rdma_channel_;
 };
 
 }  // namespace smb3::test

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include "client/rdma_io.h"
+
+#include <cstring>
+
+#include "base/log.h"
+#include "smb2/channel.h"
+
+namespace smb3::client {
+
+RdmaTransfer::RdmaTransfer(std::shared_ptr<transport::RdmaChannel> channel,
+                           transport::RdmaIoBuffer buffer)
+    : channel_(std::move(channel)), buffer_(buffer) {
+  // [MS-SMBD] 2.2.3.1: one descriptor covers the whole registered range of this I/O.
+  const smb2::BufferDescriptorV1 d{buffer_.remote_offset, buffer_.remote_token,
+                                   buffer_.remote_length};
+  descriptor_ = smb2::EncodeBufferDescriptorsV1({&d, 1});
+}
+
+// [MS-SMB2] 3.2.5.11 / 3.2.5.12: the buffer is deregistered ([MS-SMBD] 3.1.4.4) once the response
+// is in, or the request failed; the channel revokes the key before the memory is used again.
+RdmaTransfer::~RdmaTransfer() { channel_->Release(buffer_.handle); }
+
+uint32_t RdmaTransfer::channel() const {
+  // [MS-SMB2] 3.2.4.6 / 3.2.4.7: SMB2_CHANNEL_RDMA_V1_INVALIDATE when we process received remote
+  // invalidation ([MS-SMBD] 3.1.5.8) for this key; otherwise SMB2_CHANNEL_RDMA_V1.
+  return buffer_.remote_invalidate ? smb2::SMB2_CHANNEL_RDMA_V1_INVALIDATE
+                                   : smb2::SMB2_CHANNEL_RDMA_V1;
+}
+
+void RdmaTransfer::Describe(smb2::ReadRequest& rr) const {
+  // [MS-SMB2] 3.2.4.6: Length is what the application asked for; the descriptor list goes into
+  // the Buffer at ReadChannelInfoOffset; [MS-SMB2] 2.2.19: RemainingBytes is the length of the
+  // data to be read.
+  rr.length = length();
+  rr.channel = channel();
+  rr.remaining_bytes = length();
+  rr.channel_info = descriptor_;
+}
+
+void RdmaTransfer::Describe(smb2::WriteRequest& wr) const {
+  // [MS-SMB2] 3.2.4.7: Length and DataOffset 0, RemainingBytes the number of bytes being written,
+  // the descriptor list at WriteChannelInfoOffset.
+  wr.length = 0;
+  wr.channel = channel();
+  wr.remaining_bytes = length();
+  wr.channel_info = descriptor_;
+}
+
+Result<ByteView> RdmaTransfer::ReadData(ByteView response) const {
+  SMB3_ASSIGN_OR_RETURN(smb2::ReadResponse r, smb2::DecodeReadResponse(response));
+  // [MS-SMB2] 3.2.5.11: an RDMA transform we did not negotiate is an invalid network response.
+  if (r.flags & smb2::SMB2_READFLAG_RESPONSE_RDMA_TRANSFORM) {
+    return Status::Protocol("read: RDMA transform in the response was never negotiated");
+  }
+  // [MS-SMB2] 3.3.5.12: without a transform the server sets DataLength to zero and sends the data
+  // through the channel; bytes inline would be a second, conflicting copy of the data.
+  if (r.data_length != 0) {
+    return Status::Protocol("read: data inline in the response to an RDMA read");
+  }
+  // [MS-SMB2] 3.3.5.12: DataRemaining is at most the request's Length, which is the descriptor's
+  // length; more would claim bytes outside the buffer the server was given.
+  if (r.data_remaining > length()) {
+    return Status::Protocol("read: DataRemaining exceeds the RDMA buffer descriptor");
+  }
+  // [MS-SMB2] 3.2.5.11: return DataRemaining and the data to the application.
+  return ByteView(buffer_.memory.data(), r.data_remaining);
+}
+
+Result<RdmaReadPiece> TakeRdmaReadData(std::shared_ptr<RdmaTransfer> transfer, ByteView response) {
+  SMB3_ASSIGN_OR_RETURN(ByteView data, transfer->ReadData(response));
+  if (transfer->channel() == smb2::SMB2_CHANNEL_RDMA_V1_INVALIDATE) {
+    return RdmaReadPiece{std::move(transfer), data};
+  }
+  auto copy = std::make_shared<std::vector<uint8_t>>(data.begin(), data.end());
+  transfer.reset();  // releases: the key is revoked now, before the application sees the data
+  ByteView view(copy->data(), copy->size());
+  return RdmaReadPiece{std::move(copy), view};
+}
+
+Status EncodeReadFor(Request& r, smb2::ReadRequest rr, const RdmaTransfer* transfer) {
+  if (transfer) {
+    if (rr.length != transfer->length()) return Status::Invalid("read: length differs from RDMA buffer");
+    transfer->Describe(rr);
+  }
+  // [MS-SMB2] 3.2.4.6: CreditCharge = 1 + (Length - 1) / 65536, for the bytes the server returns
+  // (inline or placed by RDMA alike).
+  r.credit_bytes = rr.length;
+  ByteWriter w(r.message);
+  return smb2::EncodeReadRequest(rr, w);
+}
+
+Status EncodeWriteFor(Request& r, smb2::WriteRequest wr, ByteView data,
+                      const RdmaTransfer* transfer) {
+  if (data.size() > UINT32_MAX) return Status::Invalid("write: too long");
+  // [MS-SMB2] 3.2.4.7 / 3.1.5.2: the charge is for the data being written, also when Length is 0
+  // because the data moves by RDMA.
+  r.credit_bytes = static_cast<uint32_t>(data.size());
+  if (transfer) {
+    if (data.size() != transfer->length()) {
+      return Status::Invalid("write: length differs from RDMA buffer");
+    }
+    std::span<uint8_t> memory = transfer->memory();
+    if (data.data() != memory.data() && !data.empty()) {
+      std::memcpy(memory.data(), data.data(), data.size());
+    }
+    transfer->Describe(wr);
+    r.payload = {};
+  } else {
+    wr.length = static_cast<uint32_t>(data.size());
+    r.payload = data;  // sent as its own iovec: no copy on plain connections
+  }
+  ByteWriter w(r.message);
+  return smb2::EncodeWriteRequest(wr, w);
+}
+
+Result<RdmaReadPiece> ReadResponseData(const Response& response, size_t length,
+                                       std::shared_ptr<RdmaTransfer> transfer,
+                                       RdmaDataPath& path) {
+  if (transfer) {
+    SMB3_ASSIGN_OR_RETURN(RdmaReadPiece piece,
+                          TakeRdmaReadData(std::move(transfer), response.message));
+    path.CountRdma(/*server_writes=*/true, piece.data.size());
+    return piece;
+  }
+  SMB3_ASSIGN_OR_RETURN(smb2::ReadResponse r, smb2::DecodeReadResponse(response.message));
+  if (r.data.size() > length) return Status::Protocol("read: server returned more data than asked");
+  return RdmaReadPiece{response.owner, r.data};
+}
+
+Result<uint32_t> WriteResponseCount(const Response& response, size_t length,
+                                    const RdmaTransfer* transfer, RdmaDataPath& path) {
+  SMB3_ASSIGN_OR_RETURN(smb2::WriteResponse r, smb2::DecodeWriteResponse(response.message));
+  if (r.count > length) return Status::Protocol("write: count exceeds length");
+  if (transfer) path.CountRdma(/*server_writes=*/false, r.count);
+  return r.count;
+}
+
+const char* RdmaDataPath::Reason(bool has_channel, bool signing, bool encryption) {
+  if (!has_channel) return "tcp";
+  // [MS-SMB2] 3.2.4.6 / 3.2.4.7: the RDMA channel only when Session.SigningRequired and
+  // Session.EncryptData are both FALSE (we negotiate no RDMA transform, 2.2.3.1.6).
+  if (encryption) return "inline: encryption required";
+  if (signing) return "inline: signing required";
+  return "rdma";
+}
+
+std::shared_ptr<RdmaTransfer> RdmaDataPath::Begin(transport::Transport& transport, size_t length,
+                                                  bool server_writes, bool signing,
+                                                  bool encryption) {
+  std::shared_ptr<transport::RdmaChannel> channel = transport.rdma_channel();
+  if (!channel) return nullptr;
+  if (signing || encryption) {
+    // [MS-SMB2] 3.2.4.6 / 3.2.4.7: signed or sealed traffic never uses the RDMA channel.
+    if (!noted_inline_.exchange(true)) {
+      SMB3_LOG_INFO("SMB Direct: file data goes inline, not by RDMA: %s ([MS-SMB2] 3.2.4.6)",
+                    encryption ? "encryption required" : "signing required");
+    }
+    return nullptr;
+  }
+  if (length <= kRdmaThreshold || length > channel->max_io_size()) return nullptr;
+  Result<transport::RdmaIoBuffer> buffer = channel->Acquire(length, server_writes);
+  if (!buffer.ok()) {
+    // Every registered buffer is in flight (or the connection is going): this I/O goes inline.
+    if (buffer.status().Is(Code::kResourceExhausted)) {
+      inline_no_buffer_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      SMB3_LOG_DEBUG("SMB Direct: no RDMA buffer (%s); inline", buffer.status().ToString().c_str());
+    }
+    return nullptr;
+  }
+  (server_writes ? reads_rdma_ : writes_rdma_).fetch_add(1, std::memory_order_relaxed);
+  return std::make_shared<RdmaTransfer>(std::move(channel), *buffer);
+}
+
+void RdmaDataPath::CountRdma(bool server_writes, uint64_t bytes) {
+  (server_writes ? bytes_rdma_write_ : bytes_rdma_read_).fetch_add(bytes,
+                                                                   std::memory_order_relaxed);
+}
+
+void RdmaDataPath::FillStats(transport::Transport* transport, bool signing, bool encryption,
+                             ClientStats& s) const {
+  std::shared_ptr<transport::RdmaChannel> channel =
+      transport ? transport->rdma_channel() : nullptr;
+  s.bytes_rdma_write = bytes_rdma_write_.load(std::memory_order_relaxed);
+  s.bytes_rdma_read = bytes_rdma_read_.load(std::memory_order_relaxed);
+  const uint64_t all = s.bytes_read + s.bytes_written;
+  const uint64_t rdma = s.bytes_rdma_write + s.bytes_rdma_read;
+  s.bytes_inline = all > rdma ? all - rdma : 0;
+  s.rdma_reads = reads_rdma_.load(std::memory_order_relaxed);
+  s.rdma_writes = writes_rdma_.load(std::memory_order_relaxed);
+  s.rdma_acquire_exhausted = inline_no_buffer_.load(std::memory_order_relaxed);
+  s.rdma_data_path = Reason(channel != nullptr, signing, encryption);
+  if (channel) {
+    transport::RdmaChannelCounters c = channel->counters();
+    s.rdma_mechanism = channel->mechanism();
+    s.rdma_windows_bound = c.windows_bound;
+    s.rdma_windows_invalidated_remote = c.windows_invalidated_remote;
+    s.rdma_windows_invalidated_local = c.windows_invalidated_local;
+    s.rdma_bind_failures = c.bind_failures;
+  }
+}
+
+}  // namespace smb3::client

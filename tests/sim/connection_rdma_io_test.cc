@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The client's RDMA data path (client/rdma_io) over a Connection whose transport offers a fake
+// RDMA channel: the scripted server plays the RDMA engine — it RDMA-writes a READ's data into the
+// registered buffer before answering with DataLength 0, and RDMA-reads a WRITE's data from it.
+// Checked: Channel, descriptor and lengths on the wire; the response's claims bounded by the
+// descriptor; inline for small I/O, signing, encryption and exhausted buffers; every buffer
+// released on success, on error and on disconnect; a zero-copy view holding its buffer.
+#include <gtest/gtest.h>
+
+#include <numeric>
+
+#include "client/rdma_io.h"
+#include "connection_fixture.h"
+#include "smb2/read.h"
+#include "smb2/write.h"
+#include "support/fake_rdma_channel.h"
+
+namespace smb3::test {
+namespace {
+
+using client::EncodeReadFor;
+using client::EncodeWriteFor;
+using client::RdmaDataPath;
+using client::RdmaReadPiece;
+using client::RdmaTransfer;
+
+std::vector<uint8_t> Pattern(size_t n, uint8_t seed) {
+  std::vector<uint8_t> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>(seed + i * 7);
+  return v;
+}
+
+// Records one READ's outcome: the data and its owner, as a ReadView piece would hold them.
+class ReadOutcome {
+ public:
+  void Set(Result<RdmaReadPiece> r) {
+    std::lock_guard lock(mu_);
+    result_.emplace(std::move(r));
+    cv_.notify_all();
+  }
+  bool Wait() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, kFakeWaitTimeout, [&] { return result_.has_value(); });
+  }
+  Result<RdmaReadPiece>& result() { return *result_; }
+  void Drop() {
+    std::lock_guard lock(mu_);
+    result_.reset();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::optional<Result<RdmaReadPiece>> result_;
+};
+
+class RdmaIoSim : public ConnectionSim {
+ protected:
+  void Start(size_t max_io = 1 << 20, size_t count = 4, bool remote_invalidate = true) {
+    StartConnection();
+    channel_ = std::make_shared<FakeRdmaChannel>(max_io, count, remote_invalidate);
+    wire_->SetRdmaChannel(channel_);
+    GrantCredits();
+  }
+  // An ECHO answered with 32 credits, so that several requests (and multi-credit ones) may be
+  // outstanding.
+  void GrantCredits() {
+    Outcome echo;
+    conn_->Submit(EchoRequest(), echo.Callback());
+    ClientRequest req = NextSingle();
+    ResponseOptions grant;
+    grant.credits = 32;
+    ASSERT_TRUE(server_->Reply({EchoResponse(req.header, grant)}).ok());
+    ASSERT_TRUE(echo.Wait());
+  }
+
+  // A READ as ClientImpl::ReadAsyncView sends it: the transfer (if any) lives in the callback
+  // until the response is handled, then in the returned piece's owner.
+  std::shared_ptr<RdmaTransfer> SubmitRead(uint32_t length, uint64_t offset, ReadOutcome& out,
+                                           bool signing = false, bool encryption = false) {
+    std::shared_ptr<RdmaTransfer> t = path_.Begin(*wire_, length, true, signing, encryption);
+    Request r = client::NewRequest(smb2::SMB2_READ);
+    r.tree_id = 7;
+    smb2::ReadRequest rr;
+    rr.length = length;
+    rr.offset = offset;
+    EXPECT_TRUE(EncodeReadFor(r, rr, t.get()).ok());
+    conn_->Submit(std::move(r), [this, &out, t, length](Result<Response> resp) mutable {
+      if (!resp.ok()) return out.Set(resp.status());
+      if (resp->nt_status() != STATUS_SUCCESS)
+        return out.Set(Status::NtStatus(resp->nt_status(), "read"));
+      out.Set(client::ReadResponseData(*resp, length, std::move(t), path_));
+    });
+    return t;
+  }
+
+  // A WRITE as ClientImpl::WriteAsync sends it; `count` receives the server's Count.
+  bool SubmitWrite(ByteView data, Outcome& out, std::shared_ptr<RdmaTransfer>* kept = nullptr,
+                   bool signing = false) {
+    std::shared_ptr<RdmaTransfer> t = path_.Begin(*wire_, data.size(), false, signing, false);
+    Request r = client::NewRequest(smb2::SMB2_WRITE);
+    r.tree_id = 7;
+    smb2::WriteRequest wr;
+    wr.offset = 0;
+    EXPECT_TRUE(EncodeWriteFor(r, wr, data, t.get()).ok());
+    if (kept) *kept = t;
+    const bool rdma = t != nullptr;
+    conn_->Submit(std::move(r), [this, cb = out.Callback(), t = std::move(t),
+                                 size = data.size()](Result<Response> resp) mutable {
+      if (resp.ok() && resp->nt_status() == STATUS_SUCCESS) {
+        auto count = client::WriteResponseCount(*resp, size, t.get(), path_);
+        if (!count.ok()) resp = count.status();
+      }
+      t.reset();  // released before the caller hears of it
+      cb(std::move(resp));
+    });
+    return rdma;
+  }
+
+  ClientStats Stats(bool signing = false, bool encryption = false) {
+    ClientStats s;
+    s.bytes_read = bytes_read_;
+    s.bytes_written = bytes_written_;
+    path_.FillStats(wire_, signing, encryption, s);
+    return s;
+  }
+
+  RdmaDataPath path_;
+  std::shared_ptr<FakeRdmaChannel> channel_;
+  uint64_t bytes_read_ = 0, bytes_written_ = 0;
+};
+
+TEST_F(RdmaIoSim, ReadCarriesOneDescriptorAndTheDataArrivesByRdmaWithoutACopy) {
+  Start();
+  ReadOutcome out;
+  CloseAtExit close(conn_);
+  SubmitRead(65536, 4096, out);
+  ClientRequest req = NextSingle();
+  auto f = ParseReadRequestChannel(req);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->channel, smb2::SMB2_CHANNEL_RDMA_V1_INVALIDATE);
+  EXPECT_EQ(f->length, 65536u);           // [MS-SMB2] 3.2.4.6: Length = requested
+  EXPECT_EQ(f->remaining_bytes, 65536u);  // 2.2.19: the length of the data to be read
+  ASSERT_EQ(f->descriptors.size(), 1u);
+  EXPECT_EQ(f->descriptors[0].length, 65536u);
+  EXPECT_EQ(req.header.credit_charge, 1);
+  EXPECT_EQ(channel_->in_use(), 1u);
+
+  const auto data = Pattern(65536, 3);
+  ASSERT_TRUE(channel_->PeerWrite(f->descriptors[0], data).ok());
+  channel_->PeerInvalidate(f->descriptors[0].token);  // SEND_WITH_INVALIDATE with the response
+  ASSERT_TRUE(server_->Reply({RdmaReadResponse(req.header, 65536)}).ok());
+  ASSERT_TRUE(out.Wait());
+  ASSERT_TRUE(out.result().ok()) << out.result().status().ToString();
+  ByteView got = out.result()->data;
+  EXPECT_TRUE(std::equal(got.begin(), got.end(), data.begin(), data.end()));
+  // Zero copy: the view is the registered memory, which stays out of the pool while it is held.
+  EXPECT_EQ(channel_->in_use(), 1u);
+  ClientStats s = Stats();
+  EXPECT_EQ(s.bytes_rdma_write, 65536u);
+  EXPECT_EQ(s.rdma_reads, 1u);
+  EXPECT_EQ(s.rdma_data_path, "rdma");
+  EXPECT_EQ(s.rdma_mechanism, "memory window");
+  EXPECT_EQ(s.rdma_windows_invalidated_remote, 1u);
+  out.Drop();
+  EXPECT_EQ(channel_->in_use(), 0u);
+  EXPECT_EQ(channel_->counters().windows_invalidated_local, 0u);
+  // The key is dead: a late write by the server is refused.
+  EXPECT_FALSE(channel_->PeerWrite(f->descriptors[0], data).ok());
+}
+
+TEST_F(RdmaIoSim, ShortReadReturnsDataRemainingBytes) {
+  Start();
+  ReadOutcome out;
+  CloseAtExit close(conn_);
+  SubmitRead(20000, 0, out);
+  ClientRequest req = NextSingle();
+  auto f = ParseReadRequestChannel(req);
+  ASSERT_TRUE(f.ok() && f->descriptors.size() == 1);
+  ASSERT_TRUE(channel_->PeerWrite(f->descriptors[0], Pattern(5000, 1)).ok());
+  ASSERT_TRUE(server_->Reply({RdmaReadResponse(req.header, 5000)}).ok());
+  ASSERT_TRUE(out.Wait());
+  ASSERT_TRUE(out.result().ok());
+  EXPECT_EQ(out.result()->data.size(), 5000u);
+  EXPECT_EQ(out.result()->data[4999], Pattern(5000, 1)[4999]);
+}
+
+TEST_F(RdmaIoSim, WithoutRemoteInvalidationTheReadIsV1AndTheBufferIsRevokedBeforeTheDataIsSeen) {
+  Start(1 << 20, 4, /*remote_invalidate=*/false);
+  ReadOutcome out;
+  CloseAtExit close(conn_);
+  SubmitRead(8192, 0, out);
+  ClientRequest req = NextSingle();
+  auto f = ParseReadRequestChannel(req);
+  ASSERT_TRUE(f.ok() && f->descriptors.size() == 1);
+  EXPECT_EQ(f->channel, smb2::SMB2_CHANNEL_RDMA_V1);
+  const auto data = Pattern(8192, 9);
+  ASSERT_TRUE(channel_->PeerWrite(f->descriptors[0], data).ok());
+  ASSERT_TRUE(server_->Reply({RdmaReadResponse(req.header, 8192)}).ok());
+  ASSERT_TRUE(out.Wait());
+  ASSERT_TRUE(out.result().ok());
+  // [MS-SMB2] 3.2.5.11: deregistered before returning to the application — the data was copied.
+  EXPECT_TRUE(WaitUntil([&] { return channel_->in_use() == 0; }));
+  EXPECT_EQ(channel_->counters().windows_invalidated_local, 1u);
+  ByteView got = out.result()->data;
+  EXPECT_TRUE(std::equal(got.begin(), got.end(), data.begin(), data.end()));
+  EXPECT_FALSE(channel_->PeerWrite(f->descriptors[0], data).ok());
+}
+
+TEST_F(RdmaIoSim, WriteSendsOnlyTheDescriptorAndTheServerReadsTheData) {
+  Start();
+  Outcome out;
+  CloseAtExit close(conn_);
+  const auto data = Pattern(10000, 5);
+  std::shared_ptr<RdmaTransfer> kept;
+  ASSERT_TRUE(SubmitWrite(data, out, &kept));
+  ASSERT_TRUE(kept);
+  EXPECT_NE(kept->memory().data(), data.data());  // copied into the registered buffer
+  kept.reset();
+  ClientRequest req = NextSingle();
+  auto f = ParseWriteRequestChannel(req);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->channel, smb2::SMB2_CHANNEL_RDMA_V1_INVALIDATE);
+  EXPECT_EQ(f->length, 0u);  // [MS-SMB2] 3.2.4.7: Length and DataOffset 0
+  EXPECT_EQ(f->data_offset, 0u);
+  EXPECT_EQ(f->remaining_bytes, 10000u);
+  ASSERT_EQ(f->descriptors.size(), 1u);
+  EXPECT_EQ(f->descriptors[0].length, 10000u);
+  EXPECT_LT(req.bytes.size(), 200u);  // no file data in the message
+  // The server may not write into a WRITE's buffer, and reads exactly what was given.
+  EXPECT_FALSE(channel_->PeerWrite(f->descriptors[0], Pattern(16, 0)).ok());
+  auto pulled = channel_->PeerRead(f->descriptors[0]);
+  ASSERT_TRUE(pulled.ok());
+  EXPECT_EQ(*pulled, data);
+  smb2::BufferDescriptorV1 beyond = f->descriptors[0];
+  beyond.length += 1;
+  EXPECT_FALSE(channel_->PeerRead(beyond).ok());
+  ASSERT_TRUE(server_->Reply({WriteResponse(req.header, 10000)}).ok());
+  ASSERT_TRUE(out.Wait());
+  EXPECT_TRUE(out.status().ok()) << out.status().ToString();
+  EXPECT_EQ(channel_->in_use(), 0u);
+  ClientStats s = Stats();
+  EXPECT_EQ(s.bytes_rdma_read, 10000u);
+  EXPECT_EQ(s.rdma_writes, 1u);
+}
+
+TEST_F(RdmaIoSim, WriteCountAboveTheDataIsRejectedAndTheBufferReleased) {
+  Start();
+  Outcome out;
+  CloseAtExit close(conn_);
+  const auto data = Pattern(8000, 1);
+  ASSERT_TRUE(SubmitWrite(data, out));
+  ClientRequest req = NextSingle();
+  ASSERT_TRUE(server_->Reply({WriteResponse(req.header, 8001)}).ok());
+  ASSERT_TRUE(out.Wait());
+  EXPECT_TRUE(out.status().Is(Code::kProtocol)) << out.status().ToString();
+  EXPECT_EQ(channel_->in_use(), 0u);
+  EXPECT_EQ(Stats().bytes_rdma_read, 0u);
+}
+
+TEST_F(RdmaIoSim, ResponseClaimingMoreThanTheDescriptorIsAProtocolError) {
+  Start();
+  ReadOutcome out;
+  CloseAtExit close(conn_);
+  SubmitRead(8192, 0, out);
+  ClientRequest req = NextSingle();
+  ASSERT_TRUE(server_->Reply({RdmaReadResponse(req.header, 8193)}).ok());
+  ASSERT_TRUE(out.Wait());
+  EXPECT_TRUE(out.result().status().Is(Code::kProtocol)) << out.result().status().ToString();
+  EXPECT_TRUE(WaitUntil([&] { return channel_->in_use() == 0; }));
+  EXPECT_EQ(Stats().bytes_rdma_write, 0u);
+}
+
+TEST_F(RdmaIoSim, InlineDataInTheResponseToAnRdmaReadIsAProtocolError) {
+  Start();
+  ReadOutcome out;
+  CloseAtExit close(conn_);
+  SubmitRead(8192, 0, out);
+  ClientRequest req = NextSingle();
+  ASSERT_TRUE(server_->Reply({ReadResponse(req.header, Pattern(100, 0))}).ok());
+  ASSERT_TRUE(out.Wait());
+  EXPECT_TRUE(out.result().status().Is(Code::kProtocol));
+  EXPECT_TRUE(WaitUntil([&] { return channel_->in_use() == 0; }));
+}
+
+TEST_F(RdmaIoSim, AnRdmaTransformWeNeverNegotiatedIsAProtocolError) {
+  Start();
+  ReadOutcome out;
+  CloseAtExit close(conn_);
+  SubmitRead(8192, 0, out);
+  ClientRequest req = NextSingle();
+  auto resp = RdmaReadResponse(req.header, 100);
+  StoreU32(&resp[smb2::kHeaderSize + 12], smb2::SMB2_READFLAG_RESPONSE_RDMA_TRANSFORM);
+  ASSERT_TRUE(server_->Reply({resp}).ok());
+  ASSERT_TRUE(out.Wait());
+  EXPECT_TRUE(out.result().status().Is(Code::kProtocol));
+}
+
+TEST_F(RdmaIoSim, SigningOrEncryptionSendsTheDataInline) {
+  Start();
+  EXPECT_EQ(path_.Begin(*wire_, 65536, true, /*signing=*/true, false), nullptr);
+  EXPECT_EQ(path_.Begin(*wire_, 65536, false, false, /*encryption=*/true), nullptr);
+  EXPECT_EQ(channel_->counters().buffers_acquired, 0u);
+  EXPECT_EQ(Stats(true, false).rdma_data_path, "inline: signing required");
+  EXPECT_EQ(Stats(true, true).rdma_data_path, "inline: encryption required");
+
+  ReadOutcome out;
+  CloseAtExit close(conn_);
+  SubmitRead(65536, 0, out, /*signing=*/true);
+  ClientRequest req = NextSingle();
+  auto f = ParseReadRequestChannel(req);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->channel, smb2::SMB2_CHANNEL_NONE);
+  EXPECT_EQ(f->remaining_bytes, 0u);
+  EXPECT_TRUE(f->descriptors.empty());
+  const auto data = Pattern(65536, 2);
+  ASSERT_TRUE(server_->Reply({ReadResponse(req.header, data)}).ok());
+  ASSERT_TRUE(out.Wait());
+  ASSERT_TRUE(out.result().ok());
+  EXPECT_EQ(out.result()->data.size(), 65536u);
+  EXPECT_EQ(channel_->in_use(), 0u);
+}
+
+TEST_F(RdmaIoSim, SmallAndOversizedIoGoesInline) {
+  Start(/*max_io=*/65536);
+  EXPECT_EQ(path_.Begin(*wire_, 4096, true, false, false), nullptr);  // at the threshold
+  EXPECT_EQ(path_.Begin(*wire_, 65537, true, false, false), nullptr);  // above max_io_size
+  EXPECT_NE(path_.Begin(*wire_, 4097, true, false, false), nullptr);
+  EXPECT_EQ(channel_->in_use(), 0u);  // the transfer above was dropped at once: released
+
+  Outcome out;
+  CloseAtExit close(conn_);
+  const auto data = Pattern(4096, 4);
+  EXPECT_FALSE(SubmitWrite(data, out));
+  ClientRequest req = NextSingle();
+  auto f = ParseWriteRequestChannel(req);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->channel, smb2::SMB2_CHANNEL_NONE);
+  EXPECT_EQ(f->length, 4096u);
+  EXPECT_EQ(req.bytes.size(), smb2::kWriteRequestDataOffset + 4096u);
+  ASSERT_TRUE(server_->Reply({WriteResponse(req.header, 4096)}).ok());
+  ASSERT_TRUE(out.Wait());
+  EXPECT_TRUE(out.status().ok());
+}
+
+TEST_F(RdmaIoSim, NoTransportChannelMeansTcp) {
+  StartConnection();
+  EXPECT_EQ(path_.Begin(*wire_, 65536, true, false, false), nullptr);
+  ClientStats s = Stats();
+  EXPECT_EQ(s.rdma_data_path, "tcp");
+  EXPECT_EQ(s.rdma_mechanism, "");
+}
+
+TEST_F(RdmaIoSim, ExhaustedBuffersSendTheNextIoInline) {
+  Start(1 << 20, /*count=*/1);
+  ReadOutcome first, second;
+  CloseAtExit close(conn_);
+  ASSERT_NE(SubmitRead(8192, 0, first), nullptr);
+  EXPECT_EQ(SubmitRead(8192, 8192, second), nullptr);
+  ClientRequest r1 = NextSingle();
+  ClientRequest r2 = NextSingle();
+  auto f2 = ParseReadRequestChannel(r2);
+  ASSERT_TRUE(f2.ok());
+  EXPECT_EQ(f2->channel, smb2::SMB2_CHANNEL_NONE);
+  EXPECT_EQ(Stats().rdma_acquire_exhausted, 1u);
+  auto f1 = ParseReadRequestChannel(r1);
+  ASSERT_TRUE(f1.ok() && f1->descriptors.size() == 1);
+  ASSERT_TRUE(channel_->PeerWrite(f1->descriptors[0], Pattern(8192, 1)).ok());
+  ASSERT_TRUE(server_->Reply({RdmaReadResponse(r1.header, 8192)}).ok());
+  ASSERT_TRUE(server_->Reply({ReadResponse(r2.header, Pattern(8192, 2))}).ok());
+  ASSERT_TRUE(first.Wait() && second.Wait());
+  ASSERT_TRUE(first.result().ok() && second.result().ok());
+  ClientStats s = Stats();
+  EXPECT_EQ(s.bytes_rdma_write, 8192u);
+  first.Drop();
+  second.Drop();
+  EXPECT_EQ(channel_->in_use(), 0u);
+}
+
+TEST_F(RdmaIoSim, ErrorStatusReleasesTheBuffer) {
+  Start();
+  ReadOutcome out;
+  CloseAtExit close(conn_);
+  SubmitRead(8192, 0, out);
+  ClientRequest req = NextSingle();
+  ASSERT_TRUE(server_->Reply({ErrorResponse(req.header, STATUS_ACCESS_DENIED)}).ok());
+  ASSERT_TRUE(out.Wait());
+  EXPECT_TRUE(out.result().status().IsNt(STATUS_ACCESS_DENIED));
+  EXPECT_TRUE(WaitUntil([&] { return channel_->in_use() == 0; }));
+  EXPECT_EQ(channel_->counters().windows_invalidated_local, 1u);  // revoked by us
+}
+
+TEST_F(RdmaIoSim, DisconnectReleasesEveryBuffer) {
+  Start();
+  ReadOutcome read;
+  Outcome write;
+  CloseAtExit close(conn_);
+  SubmitRead(8192, 0, read);
+  const auto data = Pattern(9000, 7);
+  ASSERT_TRUE(SubmitWrite(data, write));
+  ASSERT_TRUE(wire_->WaitForSent(2));
+  EXPECT_EQ(channel_->in_use(), 2u);
+  channel_->Disconnect();
+  wire_->CloseFromServer(Status(Code::kDisconnected, 0, "test: server hung up"));
+  ASSERT_TRUE(read.Wait() && write.Wait());
+  EXPECT_TRUE(read.result().status().Is(Code::kDisconnected));
+  EXPECT_TRUE(write.status().Is(Code::kDisconnected));
+  EXPECT_TRUE(WaitUntil([&] { return channel_->in_use() == 0; }));
+  // After the connection is gone, Acquire fails and I/O would go inline (and then fail to send).
+  EXPECT_EQ(path_.Begin(*wire_, 8192, true, false, false), nullptr);
+}
+
+TEST_F(RdmaIoSim, CreditChargeCoversTheRdmaLength) {
+  Start();
+  ReadOutcome second;
+  CloseAtExit close(conn_);
+  SubmitRead(200000, 0, second);
+  ClientRequest r2 = NextSingle();
+  EXPECT_EQ(r2.header.credit_charge, smb2::CreditChargeFor(200000));  // 4
+  ASSERT_TRUE(server_->Reply({RdmaReadResponse(r2.header, 0)}).ok());
+  ASSERT_TRUE(second.Wait());
+
+  Outcome write;
+  ASSERT_TRUE(SubmitWrite(Pattern(150000, 1), write));
+  ClientRequest r3 = NextSingle();
+  EXPECT_EQ(r3.header.credit_charge, 3);  // by RemainingBytes, though Length is 0
+  ASSERT_TRUE(server_->Reply({WriteResponse(r3.header, 150000)}).ok());
+  ASSERT_TRUE(write.Wait());
+}
+
+}  // namespace
+}  // namespace smb3::test
