@@ -123,7 +123,8 @@ ClientStats ClientImpl::stats() const {
   s.bytes_written = bytes_written_.load();
   s.reads = reads_.load();
   s.writes = writes_.load();
-  s.bytes_inline = s.bytes_read + s.bytes_written;
+  rdma_.FillStats(conn_ ? &conn_->transport() : nullptr, signing_on_,
+                  encrypt_all_ || tree_encrypt_, s);
   return s;
 }
 

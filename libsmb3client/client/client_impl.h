@@ -9,6 +9,7 @@
 #include <string>
 
 #include "client/connection.h"
+#include "client/rdma_io.h"
 #include "crypto/crypto.h"
 #include "smb2/create.h"
 #include "smb3/client.h"
@@ -109,6 +110,10 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
                        std::vector<uint8_t> info, const char* where);
   uint32_t max_read() const;
   uint32_t max_write() const;
+  // The registered buffer for a READ (`server_writes`) or WRITE of `length` bytes sent as `r` on
+  // `c`, or nullptr when its data goes inline (rdma_io.h).
+  std::shared_ptr<RdmaTransfer> RdmaFor(Connection* c, size_t length, bool server_writes,
+                                        const Request& r);
 
   ClientOptions options_;
   std::shared_ptr<BufferPool> pool_;
@@ -140,6 +145,7 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
   uint32_t share_capabilities_ = 0;
 
   std::atomic<uint64_t> bytes_read_{0}, bytes_written_{0}, reads_{0}, writes_{0};
+  RdmaDataPath rdma_;  // the SMB Direct data path of READ/WRITE: decisions and counters
   std::once_flag disconnect_once_;
 };
 

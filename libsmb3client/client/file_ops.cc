@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstring>
+#include <utility>
 
 #include "base/log.h"
 #include "client/client_impl.h"
+#include "client/rdma_io.h"
 #include "smb2/close.h"
 #include "smb2/create.h"
 #include "smb2/echo.h"
@@ -217,24 +219,25 @@ void ClientImpl::ReadAsyncView(const FileHandle& file, uint64_t offset, size_t l
     rr.offset = offset + i * chunk;
     rr.file_id = file->id();
     Request r = TreeRequest(smb2::SMB2_READ);
-    r.credit_bytes = rr.length;
-    ByteWriter w(r.message);
-    Status es = smb2::EncodeReadRequest(rr, w);
+    // By RDMA into a registered buffer when the transport offers one, else inline (rdma_io.h).
+    auto rdma = std::make_shared<std::shared_ptr<RdmaTransfer>>(
+        RdmaFor(conn_.get(), len, /*server_writes=*/true, r));
+    Status es = EncodeReadFor(r, rr, rdma->get());
     if (!es.ok()) {
       complete(i, es, nullptr, {});
       continue;
     }
-    conn_->Submit(std::move(r), [this, complete, i, len](Result<Response> resp) {
+    conn_->Submit(std::move(r), [this, complete, i, len, rdma](Result<Response> resp) {
+      // Released when this returns, unless the piece's owner keeps it (a zero-copy view).
+      std::shared_ptr<RdmaTransfer> transfer = std::exchange(*rdma, nullptr);
       if (!resp.ok()) return complete(i, resp.status(), nullptr, {});
       uint32_t st = resp->nt_status();
       if (st == STATUS_END_OF_FILE) return complete(i, Status::Ok(), nullptr, {});
       if (st != STATUS_SUCCESS) return complete(i, Status::NtStatus(st, "read"), nullptr, {});
-      auto decoded = smb2::DecodeReadResponse(resp->message);
-      if (!decoded.ok()) return complete(i, decoded.status(), nullptr, {});
-      if (decoded->data.size() > len)
-        return complete(i, Status::Protocol("read: server returned more data than asked"), nullptr, {});
-      bytes_read_.fetch_add(decoded->data.size(), std::memory_order_relaxed);
-      complete(i, Status::Ok(), resp->owner, decoded->data);
+      auto piece = ReadResponseData(*resp, len, std::move(transfer), rdma_);
+      if (!piece.ok()) return complete(i, piece.status(), nullptr, {});
+      bytes_read_.fetch_add(piece->data.size(), std::memory_order_relaxed);
+      complete(i, Status::Ok(), std::move(piece->owner), piece->data);
     });
   }
 }
@@ -261,26 +264,28 @@ void ClientImpl::WriteAsync(const FileHandle& file, uint64_t offset, std::span<c
     size_t len = std::min(chunk, src.size() - off);
     agg->want_bytes[i] = len;
     smb2::WriteRequest wr;
-    wr.length = static_cast<uint32_t>(len);
     wr.offset = offset + off;
     wr.file_id = file->id();
     Request r = TreeRequest(smb2::SMB2_WRITE);
-    r.credit_bytes = wr.length;
-    r.payload = src.subspan(off, len);  // sent as its own iovec: no copy on plain connections
-    ByteWriter w(r.message);
-    Status es = smb2::EncodeWriteRequest(wr, w);
+    // Inline (the data as its own iovec: no copy on plain connections), or by RDMA from a
+    // registered buffer (rdma_io.h).
+    auto rdma = std::make_shared<std::shared_ptr<RdmaTransfer>>(
+        RdmaFor(conn_.get(), len, /*server_writes=*/false, r));
+    Status es = EncodeWriteFor(r, wr, src.subspan(off, len), rdma->get());
     if (!es.ok()) {
       agg->Complete(i, es);
       continue;
     }
-    conn_->Submit(std::move(r), [this, agg, i, len](Result<Response> resp) {
+    conn_->Submit(std::move(r), [this, agg, i, len, rdma](Result<Response> resp) {
+      // The buffer is released before the caller hears of the outcome.
+      std::shared_ptr<RdmaTransfer> transfer = std::exchange(*rdma, nullptr);
       if (!resp.ok()) return agg->Complete(i, resp.status());
       if (resp->nt_status() != STATUS_SUCCESS)
         return agg->Complete(i, Status::NtStatus(resp->nt_status(), "write"));
-      auto decoded = smb2::DecodeWriteResponse(resp->message);
-      if (!decoded.ok()) return agg->Complete(i, decoded.status());
-      uint32_t count = decoded->count;
-      if (count > len) return agg->Complete(i, Status::Protocol("write: count exceeds length"));
+      auto counted = WriteResponseCount(*resp, len, transfer.get(), rdma_);
+      transfer.reset();
+      if (!counted.ok()) return agg->Complete(i, counted.status());
+      uint32_t count = *counted;
       bytes_written_.fetch_add(count, std::memory_order_relaxed);
       agg->Complete(i, size_t{count});
     });

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "base/log.h"
+#include "client/client_impl.h"
 #include "smb2/channel.h"
 
 namespace smb3::client {
@@ -199,6 +200,15 @@ void RdmaDataPath::FillStats(transport::Transport* transport, bool signing, bool
     s.rdma_windows_invalidated_local = c.windows_invalidated_local;
     s.rdma_bind_failures = c.bind_failures;
   }
+}
+
+std::shared_ptr<RdmaTransfer> ClientImpl::RdmaFor(Connection* c, size_t length,
+                                                 bool server_writes, const Request& r) {
+  if (!c) return nullptr;
+  // [MS-SMB2] 3.2.4.6 / 3.2.4.7: Session.SigningRequired or EncryptData (or a tree or request that
+  // demands either) keeps the data inline.
+  return rdma_.Begin(c->transport(), length, server_writes, signing_on_ || r.sign,
+                     encrypt_all_ || r.encrypt);
 }
 
 }  // namespace smb3::client
