@@ -165,7 +165,7 @@ const char* DialectText(uint16_t d) {
 }
 
 std::string StatsJson(const smb3::ClientStats& s) {
-  char buf[768];
+  char buf[1536];
   std::snprintf(buf, sizeof buf,
                 "{\"requests\":%" PRIu64 ",\"responses\":%" PRIu64 ",\"bytes_read\":%" PRIu64
                 ",\"bytes_written\":%" PRIu64 ",\"bytes_inline\":%" PRIu64 ",\"bytes_rdma_read\":%" PRIu64
@@ -174,7 +174,19 @@ std::string StatsJson(const smb3::ClientStats& s) {
                 s.requests, s.responses, s.bytes_read, s.bytes_written, s.bytes_inline, s.bytes_rdma_read,
                 s.bytes_rdma_write, s.credit_stalls, s.credits_held, s.signed_messages,
                 s.encrypted_messages, s.pending_interims);
-  return buf;
+  // The SMB Direct data path: why data moved as it did, and the memory windows behind it.
+  std::string out = buf;
+  out.pop_back();
+  std::snprintf(buf, sizeof buf,
+                ",\"rdma_data_path\":\"%s\",\"rdma_mechanism\":\"%s\",\"rdma_reads\":%" PRIu64
+                ",\"rdma_writes\":%" PRIu64 ",\"rdma_acquire_exhausted\":%" PRIu64
+                ",\"rdma_windows_bound\":%" PRIu64 ",\"rdma_windows_invalidated_remote\":%" PRIu64
+                ",\"rdma_windows_invalidated_local\":%" PRIu64 ",\"rdma_bind_failures\":%" PRIu64 "}",
+                JsonEscape(s.rdma_data_path).c_str(), JsonEscape(s.rdma_mechanism).c_str(),
+                s.rdma_reads, s.rdma_writes, s.rdma_acquire_exhausted, s.rdma_windows_bound,
+                s.rdma_windows_invalidated_remote, s.rdma_windows_invalidated_local,
+                s.rdma_bind_failures);
+  return out + buf;
 }
 
 std::string InfoJson(const smb3::ConnectionInfo& i) {
