@@ -15,14 +15,26 @@ namespace smb3 {
 OpenFile::~OpenFile() {
   if (closed_.load()) return;
   // Dropped without Client::Close: close it on the server without waiting for the answer.
-  auto conn = conn_.lock();
+  std::weak_ptr<client::Connection> weak;
+  FileId id;
+  uint32_t tree_id;
+  bool encrypt;
+  {
+    std::lock_guard lock(mu_);
+    if (!lost_.ok()) return;  // nothing left to close on the server
+    weak = conn_;
+    id = id_;
+    tree_id = tree_id_;
+    encrypt = encrypt_;
+  }
+  auto conn = weak.lock();
   if (!conn || !conn->connected()) return;
   client::Request r = client::NewRequest(smb2::SMB2_CLOSE);
-  r.tree_id = tree_id_;
-  r.encrypt = encrypt_;
+  r.tree_id = tree_id;
+  r.encrypt = encrypt;
   ByteWriter w(r.message);
   smb2::CloseRequest c;
-  c.file_id = id_;
+  c.file_id = id;
   if (smb2::EncodeCloseRequest(c, w).ok()) conn->Submit(std::move(r), [](Result<client::Response>) {});
 }
 
@@ -42,7 +54,7 @@ ClientImpl::ClientImpl(ClientOptions options)
 
 ClientImpl::~ClientImpl() { Disconnect(); }
 
-Status ClientImpl::Start() {
+Status ClientImpl::OpenConnection() {
   SMB3_ASSIGN_OR_RETURN(SelectedTransport selected, OpenTransport(options_, pool_));
   transport_kind_ = selected.transport->kind();
   transport_reason_ = selected.reason;
@@ -53,17 +65,44 @@ Status ClientImpl::Start() {
   Connection::Options co;
   co.request_timeout = options_.request_timeout;
   co.echo_interval = options_.echo_interval;
+  co.on_closed = [this](Connection& c, const Status& why) { OnConnectionClosed(c, why); };
+  co.on_oplock_break = [this](Connection& c, const FileId& id, uint8_t level) {
+    OnOplockBreak(c, id, level);
+  };
   conn_ = std::make_shared<Connection>(std::move(transport), co);
-  SMB3_RETURN_IF_ERROR(conn_->Start());
+  return conn_->Start();
+}
+
+Status ClientImpl::Start() {
+  SMB3_RETURN_IF_ERROR(OpenConnection());
   SMB3_RETURN_IF_ERROR(Negotiate());
   SMB3_RETURN_IF_ERROR(SessionSetup());
   SMB3_RETURN_IF_ERROR(TreeConnect());
   SMB3_RETURN_IF_ERROR(ValidateNegotiate());
+  first_signing_ = signing_on_;
+  first_encrypt_all_ = encrypt_all_;
+  first_tree_encrypt_ = tree_encrypt_;
+  established_ = true;
+  {
+    std::lock_guard lock(link_mu_);
+    live_ = conn_;
+  }
+  reconnect_thread_ = std::thread([this] { ReconnectLoop(); });
   return Status::Ok();
 }
 
 void ClientImpl::Disconnect() {
   std::call_once(disconnect_once_, [this] {
+    std::vector<std::function<void(Status)>> waiters;
+    {
+      std::lock_guard lock(link_mu_);
+      shutting_down_ = true;
+      waiters.swap(link_waiters_);
+    }
+    link_cv_.notify_all();
+    if (reconnect_thread_.joinable()) reconnect_thread_.join();
+    const Status gone(Code::kDisconnected, 0, "client disconnected");
+    for (auto& w : waiters) w(gone);
     if (!conn_) return;
     if (conn_->connected()) {
       // Polite goodbye; failures do not matter, the connection closes either way.
@@ -77,7 +116,7 @@ void ClientImpl::Disconnect() {
       ByteWriter w(r.message);
       if (smb2::EncodeLogoffRequest(w).ok()) (void)conn_->Call(std::move(r));
     }
-    conn_->Close(Status(Code::kDisconnected, 0, "client disconnected"));
+    conn_->Close(gone);
   });
 }
 
@@ -95,7 +134,8 @@ ConnectionInfo ClientImpl::info() const {
   i.max_read_size = max_read();
   i.max_write_size = max_write();
   i.max_transact_size = max_transact_;
-  i.credits = conn_ ? conn_->stats().credits : 0;
+  auto c = conn();
+  i.credits = c ? c->stats().credits : 0;
   i.server_capabilities = server_capabilities_;
   static const char* kHex = "0123456789abcdef";
   for (size_t k = 0; k < server_guid_.size(); ++k) {
@@ -109,8 +149,8 @@ ConnectionInfo ClientImpl::info() const {
 
 ClientStats ClientImpl::stats() const {
   ClientStats s;
-  if (conn_) {
-    ConnectionStats cs = conn_->stats();
+  if (auto c = conn()) {
+    ConnectionStats cs = c->stats();
     s.requests = cs.requests;
     s.responses = cs.responses;
     s.credit_stalls = cs.credit_stalls;
@@ -123,8 +163,11 @@ ClientStats ClientImpl::stats() const {
   s.bytes_written = bytes_written_.load();
   s.reads = reads_.load();
   s.writes = writes_.load();
-  rdma_.FillStats(conn_ ? &conn_->transport() : nullptr, signing_on_,
-                  encrypt_all_ || tree_encrypt_, s);
+  s.reconnects = reconnects_.load();
+  {
+    std::shared_ptr<Connection> c = conn();
+    rdma_.FillStats(c ? &c->transport() : nullptr, signing_on_, encrypt_all_ || tree_encrypt_, s);
+  }
   return s;
 }
 
@@ -143,7 +186,7 @@ Request ClientImpl::TreeRequest(uint16_t command) const {
 }
 
 Result<Response> ClientImpl::CallOk(Request request, const char* where) {
-  SMB3_ASSIGN_OR_RETURN(Response resp, conn_->Call(std::move(request)));
+  SMB3_ASSIGN_OR_RETURN(Response resp, conn()->Call(std::move(request)));
   if (resp.nt_status() != STATUS_SUCCESS) return Status::NtStatus(resp.nt_status(), where);
   return resp;
 }

@@ -7,6 +7,7 @@
 #include "smb2/cancel.h"
 #include "smb2/compound.h"
 #include "smb2/echo.h"
+#include "smb2/oplock_break.h"
 #include "smb2/read.h"
 #include "smb3/ntstatus.h"
 
@@ -298,6 +299,9 @@ void Connection::OnClosed(Status why) {
   credits_cv_.notify_all();
   if (!why.Is(Code::kDisconnected) && !why.ok())
     SMB3_LOG_ERROR("connection to %s closed: %s", transport_->peer().c_str(), why.ToString().c_str());
+  // The owner learns of the loss before the outstanding requests fail, so that a request retried
+  // from its callback already finds a reconnect under way.
+  if (options_.on_closed) options_.on_closed(*this, why);
   Status failure = why.Is(Code::kProtocol) || why.Is(Code::kSecurity) || why.Is(Code::kTimeout)
                        ? why
                        : Status(Code::kDisconnected, why.detail(), "connection lost");
@@ -373,8 +377,17 @@ Status Connection::HandleOne(std::shared_ptr<const void> owner, ByteView msg, bo
   SMB3_ASSIGN_OR_RETURN(smb2::Header h, smb2::DecodeHeader(msg));
   if (!h.is_response()) return Status::Protocol("smb2: request received from the server");
   if (h.message_id == kUnsolicitedMessageId) {
-    // [MS-SMB2] 3.2.5.1.2: only OPLOCK_BREAK may be unsolicited. We request no oplocks or leases,
-    // so a break needs no acknowledgement; anything else is discarded.
+    // [MS-SMB2] 3.2.5.1.2: only OPLOCK_BREAK may be unsolicited; anything else is discarded.
+    // [MS-SMB2] 3.2.5.19.1: an oplock break goes to the owner, which acknowledges it (we request
+    // batch oplocks for durable handles, 3.2.4.3.5, and cache nothing, so no flush is due first).
+    // Lease breaks cannot arrive: we request no leases.
+    if (h.command == smb2::SMB2_OPLOCK_BREAK && options_.on_oplock_break) {
+      auto note = smb2::DecodeOplockBreakNotification(msg);
+      if (note.ok()) {
+        options_.on_oplock_break(*this, note->file_id, note->oplock_level);
+        return Status::Ok();
+      }
+    }
     SMB3_LOG_DEBUG("unsolicited %s from server ignored",
                    h.command == smb2::SMB2_OPLOCK_BREAK ? "oplock break" : "message");
     return Status::Ok();
@@ -503,13 +516,25 @@ void Connection::OnTick(std::chrono::steady_clock::time_point now) {
       timed_out = true;
       break;
     }
-    // Keepalive: an idle connection sends ECHO every echo_interval; one that stays unanswered for
-    // two intervals counts as dead.
-    if (options_.echo_interval.count() > 0 && now - last_receive_ >= options_.echo_interval) {
-      if (echo_outstanding_ && now - last_receive_ >= 2 * options_.echo_interval) timed_out = true;
-      else if (!echo_outstanding_ && credits_.available() > 0) {
-        echo_outstanding_ = true;
-        send_echo = true;
+    // Keepalive. An idle connection sends ECHO after echo_interval without a message from the
+    // server and counts as dead when that stays unanswered for a second interval. A connection
+    // on which someone waits for an answer (a request outstanding that the server has not taken
+    // on asynchronously) probes after half an interval of silence and counts as dead after a whole
+    // one: a stalled server is noticed within echo_interval while a caller is blocked on it.
+    const auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(options_.echo_interval);
+    if (interval.count() > 0) {
+      size_t waiting = 0;
+      for (const auto& [mid, p] : pending_)
+        if (p.async_id == 0 && p.command != smb2::SMB2_ECHO) ++waiting;
+      const auto probe_after = waiting ? interval / 2 : interval;
+      const auto dead_after = waiting ? interval : 2 * interval;
+      const auto silence = now - last_receive_;
+      if (silence >= probe_after) {
+        if (echo_outstanding_ && silence >= dead_after) timed_out = true;
+        else if (!echo_outstanding_ && credits_.available() > 0) {
+          echo_outstanding_ = true;
+          send_echo = true;
+        }
       }
     }
   }

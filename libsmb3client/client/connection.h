@@ -82,7 +82,17 @@ class Connection : public transport::TransportHandler,
 
   struct Options {
     std::chrono::milliseconds request_timeout{60000};
+    // Keepalive: an idle connection sends ECHO after echo_interval of silence and is dead after two;
+    // while a request waits for its answer, ECHO goes after half an interval and the connection
+    // is dead after one (see OnTick). 0 = none.
     std::chrono::seconds echo_interval{60};
+    // Runs once, on the transport thread, when the connection closes for any reason, before the
+    // requests still outstanding are failed (so that their callbacks see the owner's reaction).
+    // Must not block.
+    std::function<void(Connection&, const Status&)> on_closed;
+    // An oplock break notification ([MS-SMB2] 2.2.23.1) for `file_id`, breaking to `level`. Runs on
+    // the transport thread; must not block (it may Submit the acknowledgment).
+    std::function<void(Connection&, const FileId& file_id, uint8_t level)> on_oplock_break;
   };
 
   Connection(std::unique_ptr<transport::Transport> transport, Options options);

@@ -9,6 +9,8 @@
 #include "base/log.h"
 #include "client/client_impl.h"
 #include "client/rdma_io.h"
+#include "client/reconnect.h"
+#include "crypto/crypto.h"
 #include "smb2/close.h"
 #include "smb2/create.h"
 #include "smb2/echo.h"
@@ -123,15 +125,43 @@ Result<OpenResult> ClientImpl::OpenInternal(std::string_view path, const OpenOpt
                      (options.delete_on_close ? smb2::FILE_DELETE_ON_CLOSE : 0);
   c.name = path;
   c.contexts.query_on_disk_id = true;  // stable inode numbers from the server's file id
-  SMB3_ASSIGN_OR_RETURN(Request r, Encoded(TreeRequest(smb2::SMB2_CREATE), c, smb2::EncodeCreateRequest));
-  SMB3_ASSIGN_OR_RETURN(Response resp, CallOk(std::move(r), "create"));
-  SMB3_ASSIGN_OR_RETURN(auto cr, smb2::DecodeCreateResponse(resp.message));
-  OpenResult out;
-  out.info = cr.ToFileInfo();
-  out.create_action = cr.create_action;
-  out.handle = std::make_shared<OpenFile>(conn_, cr.file_id, std::string(path),
-                                          out.info.is_directory(), tree_id_, tree_encrypt_);
-  return out;
+  // [MS-SMB2] 3.2.4.3.5: a durable open asks for SMB2_CREATE_DURABLE_HANDLE_REQUEST_V2 with a new
+  // CreateGuid and a batch oplock (without one the server grants no durable handle). Not for
+  // directories (no batch oplock there) nor delete-on-close opens.
+  const bool want_durable = options.durable && options_.durable_handles &&
+                            options.kind != FileKind::kDirectory && !options.delete_on_close;
+  // Sent again after a reconnect only when doing so cannot change the outcome: not a
+  // create-if-absent (the first attempt may have created it) and not delete-on-close.
+  const Retry retry = (options.disposition == Disposition::kCreate || options.delete_on_close)
+                          ? Retry::kNever
+                          : Retry::kIdempotent;
+  return WithReconnect(retry, [&](int) -> Result<OpenResult> {
+    ReopenInfo ri;
+    if (want_durable) {
+      smb2::DurableHandleRequestV2 dh2q;
+      SMB3_RETURN_IF_ERROR(crypto::RandomBytes(dh2q.create_guid));
+      ri.create_guid = dh2q.create_guid;
+      c.contexts.durable_handle_v2 = dh2q;
+      c.requested_oplock_level = smb2::SMB2_OPLOCK_LEVEL_BATCH;
+    }
+    SMB3_ASSIGN_OR_RETURN(Request r, Encoded(TreeRequest(smb2::SMB2_CREATE), c, smb2::EncodeCreateRequest));
+    SMB3_ASSIGN_OR_RETURN(Response resp, CallOk(std::move(r), "create"));
+    SMB3_ASSIGN_OR_RETURN(auto cr, smb2::DecodeCreateResponse(resp.message));
+    ri.desired_access = c.desired_access;
+    ri.file_attributes = c.file_attributes;
+    ri.share_access = c.share_access;
+    ri.create_disposition = c.create_disposition;
+    ri.create_options = c.create_options;
+    ri.oplock_level = cr.oplock_level;
+    ri.durable = want_durable && cr.contexts.durable_handle_v2.has_value();
+    OpenResult out;
+    out.info = cr.ToFileInfo();
+    out.create_action = cr.create_action;
+    out.handle = std::make_shared<OpenFile>(conn(), cr.file_id, std::string(path),
+                                            out.info.is_directory(), tree_id_, tree_encrypt_, ri);
+    RegisterOpen(out.handle);
+    return out;
+  });
 }
 
 Result<OpenResult> ClientImpl::Open(std::string_view path, const OpenOptions& options) {
@@ -141,16 +171,24 @@ Result<OpenResult> ClientImpl::Open(std::string_view path, const OpenOptions& op
 Status ClientImpl::Close(const FileHandle& file, FileInfo* final_info) {
   if (!file) return Status::Invalid("close: null handle");
   if (!file->MarkClosed()) return Status::Invalid("close: handle already closed");
-  smb2::CloseRequest c;
-  c.file_id = file->id();
-  c.flags = final_info ? smb2::SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB : 0;
-  SMB3_ASSIGN_OR_RETURN(Request r, Encoded(TreeRequest(smb2::SMB2_CLOSE), c, smb2::EncodeCloseRequest));
-  SMB3_ASSIGN_OR_RETURN(Response resp, CallOk(std::move(r), "close"));
-  if (final_info) {
-    SMB3_ASSIGN_OR_RETURN(auto cr, smb2::DecodeCloseResponse(resp.message));
-    *final_info = cr.ToFileInfo();
-  }
-  return Status::Ok();
+  // Sent again after a reconnect (the durable open was re-established under a new FileId). When
+  // it could not be, the caller is told: writes acknowledged on the lost handle are on the server,
+  // but nothing after the break can be vouched for.
+  Status st = WithReconnect(Retry::kIdempotent, [&](int) -> Status {
+    SMB3_RETURN_IF_ERROR(file->usable());
+    smb2::CloseRequest c;
+    c.file_id = file->id();
+    c.flags = final_info ? smb2::SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB : 0;
+    SMB3_ASSIGN_OR_RETURN(Request r, Encoded(TreeRequest(smb2::SMB2_CLOSE), c, smb2::EncodeCloseRequest));
+    SMB3_ASSIGN_OR_RETURN(Response resp, CallOk(std::move(r), "close"));
+    if (final_info) {
+      SMB3_ASSIGN_OR_RETURN(auto cr, smb2::DecodeCloseResponse(resp.message));
+      *final_info = cr.ToFileInfo();
+    }
+    return Status::Ok();
+  });
+  file->MarkReleased();
+  return st;
 }
 
 void ClientImpl::ReadAsync(const FileHandle& file, uint64_t offset, std::span<uint8_t> dst,
@@ -214,20 +252,21 @@ void ClientImpl::ReadAsyncView(const FileHandle& file, uint64_t offset, size_t l
   for (size_t i = 0; i < n; ++i) {
     size_t len = std::min(chunk, length - i * chunk);
     p->want[i] = len;
-    smb2::ReadRequest rr;
-    rr.length = static_cast<uint32_t>(len);
-    rr.offset = offset + i * chunk;
-    rr.file_id = file->id();
-    Request r = TreeRequest(smb2::SMB2_READ);
-    // By RDMA into a registered buffer when the transport offers one, else inline (rdma_io.h).
-    auto rdma = std::make_shared<std::shared_ptr<RdmaTransfer>>(
-        RdmaFor(conn_.get(), len, /*server_writes=*/true, r));
-    Status es = EncodeReadFor(r, rr, rdma->get());
-    if (!es.ok()) {
-      complete(i, es, nullptr, {});
-      continue;
-    }
-    conn_->Submit(std::move(r), [this, complete, i, len, rdma](Result<Response> resp) {
+    // The registered buffer of the current attempt when the data comes by RDMA (rdma_io.h).
+    auto rdma = std::make_shared<std::shared_ptr<RdmaTransfer>>();
+    // Encoded again with the open's current FileId when a reconnect makes it send again.
+    auto build = [this, file, len, at = offset + i * chunk, rdma](int) -> Result<Request> {
+      SMB3_RETURN_IF_ERROR(file->usable());
+      smb2::ReadRequest rr;
+      rr.length = static_cast<uint32_t>(len);
+      rr.offset = at;
+      rr.file_id = file->id();
+      Request r = TreeRequest(smb2::SMB2_READ);
+      *rdma = RdmaFor(conn().get(), len, /*server_writes=*/true, r);
+      SMB3_RETURN_IF_ERROR(EncodeReadFor(r, rr, rdma->get()));
+      return r;
+    };
+    SubmitWithReconnect(Retry::kIdempotent, std::move(build), [this, complete, i, len, rdma](Result<Response> resp) {
       // Released when this returns, unless the piece's owner keeps it (a zero-copy view).
       std::shared_ptr<RdmaTransfer> transfer = std::exchange(*rdma, nullptr);
       if (!resp.ok()) return complete(i, resp.status(), nullptr, {});
@@ -263,20 +302,28 @@ void ClientImpl::WriteAsync(const FileHandle& file, uint64_t offset, std::span<c
     size_t off = i * chunk;
     size_t len = std::min(chunk, src.size() - off);
     agg->want_bytes[i] = len;
-    smb2::WriteRequest wr;
-    wr.offset = offset + off;
-    wr.file_id = file->id();
-    Request r = TreeRequest(smb2::SMB2_WRITE);
-    // Inline (the data as its own iovec: no copy on plain connections), or by RDMA from a
-    // registered buffer (rdma_io.h).
-    auto rdma = std::make_shared<std::shared_ptr<RdmaTransfer>>(
-        RdmaFor(conn_.get(), len, /*server_writes=*/false, r));
-    Status es = EncodeWriteFor(r, wr, src.subspan(off, len), rdma->get());
-    if (!es.ok()) {
-      agg->Complete(i, es);
-      continue;
-    }
-    conn_->Submit(std::move(r), [this, agg, i, len, rdma](Result<Response> resp) {
+    // Encoded again with the open's current FileId when a reconnect makes it send again; the data
+    // reaches the server only through an open re-established by its durable handle (a lost open
+    // fails the write: never silently dropped).
+    auto rdma = std::make_shared<std::shared_ptr<RdmaTransfer>>();
+    auto build = [this, file, len, at = offset + off, data = src.subspan(off, len), rdma](int attempt) -> Result<Request> {
+      SMB3_RETURN_IF_ERROR(file->usable());
+      smb2::WriteRequest wr;
+      wr.offset = at;
+      wr.file_id = file->id();
+      Request r = TreeRequest(smb2::SMB2_WRITE);
+      // [MS-SMB2] 2.2.1.2: SMB2_FLAGS_REPLAY_OPERATION, valid for the SMB 3.x dialect family (the
+      // only ones we speak), marks a request sent again after the channel that carried it failed
+      // (3.2.7.1, 3.2.5.1.x STATUS_FILE_NOT_AVAILABLE); here on the open re-established by its
+      // durable handle (3.2.4.4).
+      if (attempt > 0) r.extra_flags |= smb2::SMB2_FLAGS_REPLAY_OPERATION;
+      // Inline (the data as its own iovec: no copy on plain connections), or by RDMA from a
+      // registered buffer (rdma_io.h).
+      *rdma = RdmaFor(conn().get(), len, /*server_writes=*/false, r);
+      SMB3_RETURN_IF_ERROR(EncodeWriteFor(r, wr, data, rdma->get()));
+      return r;
+    };
+    SubmitWithReconnect(Retry::kReplay, std::move(build), [this, agg, i, len, rdma](Result<Response> resp) {
       // The buffer is released before the caller hears of the outcome.
       std::shared_ptr<RdmaTransfer> transfer = std::exchange(*rdma, nullptr);
       if (!resp.ok()) return agg->Complete(i, resp.status());
@@ -307,30 +354,36 @@ Result<size_t> ClientImpl::Write(const FileHandle& file, uint64_t offset,
 
 Status ClientImpl::Flush(const FileHandle& file) {
   if (!file || file->closed()) return Status::Invalid("flush: handle is closed");
-  smb2::FlushRequest f;
-  f.file_id = file->id();
-  SMB3_ASSIGN_OR_RETURN(Request r, Encoded(TreeRequest(smb2::SMB2_FLUSH), f, smb2::EncodeFlushRequest));
-  SMB3_ASSIGN_OR_RETURN(Response resp, CallOk(std::move(r), "flush"));
-  return smb2::DecodeFlushResponse(resp.message);
+  return WithReconnect(Retry::kIdempotent, [&](int) -> Status {
+    SMB3_RETURN_IF_ERROR(file->usable());
+    smb2::FlushRequest f;
+    f.file_id = file->id();
+    SMB3_ASSIGN_OR_RETURN(Request r, Encoded(TreeRequest(smb2::SMB2_FLUSH), f, smb2::EncodeFlushRequest));
+    SMB3_ASSIGN_OR_RETURN(Response resp, CallOk(std::move(r), "flush"));
+    return smb2::DecodeFlushResponse(resp.message);
+  });
 }
 
 Result<std::vector<uint8_t>> ClientImpl::QueryInfoRaw(const FileHandle& file, uint8_t info_type,
                                                       uint8_t info_class, uint32_t output_length,
                                                       const char* where) {
-  smb2::QueryInfoRequest q;
-  q.info_type = info_type;
-  q.file_info_class = info_class;
-  q.output_buffer_length = output_length;
-  q.file_id = file->id();
-  Request r = TreeRequest(smb2::SMB2_QUERY_INFO);
-  r.credit_bytes = output_length;
-  ByteWriter w(r.message);
-  SMB3_RETURN_IF_ERROR(smb2::EncodeQueryInfoRequest(q, w));
-  SMB3_ASSIGN_OR_RETURN(Response resp, conn_->Call(std::move(r)));
-  if (resp.nt_status() != STATUS_SUCCESS && resp.nt_status() != STATUS_BUFFER_OVERFLOW)
-    return Status::NtStatus(resp.nt_status(), where);
-  SMB3_ASSIGN_OR_RETURN(auto qr, smb2::DecodeQueryInfoResponse(resp.message));
-  return std::vector<uint8_t>(qr.output_buffer.begin(), qr.output_buffer.end());
+  return WithReconnect(Retry::kIdempotent, [&](int) -> Result<std::vector<uint8_t>> {
+    SMB3_RETURN_IF_ERROR(file->usable());
+    smb2::QueryInfoRequest q;
+    q.info_type = info_type;
+    q.file_info_class = info_class;
+    q.output_buffer_length = output_length;
+    q.file_id = file->id();
+    Request r = TreeRequest(smb2::SMB2_QUERY_INFO);
+    r.credit_bytes = output_length;
+    ByteWriter w(r.message);
+    SMB3_RETURN_IF_ERROR(smb2::EncodeQueryInfoRequest(q, w));
+    SMB3_ASSIGN_OR_RETURN(Response resp, conn()->Call(std::move(r)));
+    if (resp.nt_status() != STATUS_SUCCESS && resp.nt_status() != STATUS_BUFFER_OVERFLOW)
+      return Status::NtStatus(resp.nt_status(), where);
+    SMB3_ASSIGN_OR_RETURN(auto qr, smb2::DecodeQueryInfoResponse(resp.message));
+    return std::vector<uint8_t>(qr.output_buffer.begin(), qr.output_buffer.end());
+  });
 }
 
 Result<FileInfo> ClientImpl::QueryInfo(const FileHandle& file) {
@@ -341,6 +394,10 @@ Result<FileInfo> ClientImpl::QueryInfo(const FileHandle& file) {
 }
 
 Result<FileInfo> ClientImpl::Stat(std::string_view path) {
+  return WithReconnect(Retry::kIdempotent, [&](int) { return StatOnce(path); });
+}
+
+Result<FileInfo> ClientImpl::StatOnce(std::string_view path) {
   std::vector<Request> chain;
   smb2::CreateRequest c;
   c.desired_access = kAccessReadAttributes | kAccessSynchronize;
@@ -359,13 +416,18 @@ Result<FileInfo> ClientImpl::Stat(std::string_view path) {
   chain.push_back(std::move(r0));
   chain.push_back(std::move(r1));
   chain.push_back(std::move(r2));
-  auto rs = conn_->CallCompound(std::move(chain), true);
+  auto rs = conn()->CallCompound(std::move(chain), true);
   SMB3_RETURN_IF_ERROR(FirstFailure(rs, "stat"));
   SMB3_ASSIGN_OR_RETURN(auto qr, smb2::DecodeQueryInfoResponse(rs[1]->message));
   return smb2::DecodeFileAllInformation(qr.output_buffer);
 }
 
 Result<std::vector<DirEntry>> ClientImpl::ListDirectory(std::string_view path) {
+  // A listing broken by a reconnect starts over (the directory handle is not durable).
+  return WithReconnect(Retry::kIdempotent, [&](int) { return ListDirectoryOnce(path); });
+}
+
+Result<std::vector<DirEntry>> ClientImpl::ListDirectoryOnce(std::string_view path) {
   const uint32_t out_len = std::min<uint32_t>(max_transact_, 1u << 20);
   // CREATE + first QUERY_DIRECTORY in one round trip; then continue on the handle.
   smb2::CreateRequest c;
@@ -384,11 +446,11 @@ Result<std::vector<DirEntry>> ClientImpl::ListDirectory(std::string_view path) {
   std::vector<Request> chain;
   chain.push_back(std::move(r0));
   chain.push_back(std::move(r1));
-  auto rs = conn_->CallCompound(std::move(chain), true);
+  auto rs = conn()->CallCompound(std::move(chain), true);
   if (!rs[0].ok()) return rs[0].status();
   if (rs[0]->nt_status() != STATUS_SUCCESS) return Status::NtStatus(rs[0]->nt_status(), "list directory");
   SMB3_ASSIGN_OR_RETURN(auto cr, smb2::DecodeCreateResponse(rs[0]->message));
-  auto handle = std::make_shared<OpenFile>(conn_, cr.file_id, std::string(path), true, tree_id_,
+  auto handle = std::make_shared<OpenFile>(conn(), cr.file_id, std::string(path), true, tree_id_,
                                            tree_encrypt_);
   std::vector<DirEntry> entries;
   Status result;
@@ -417,7 +479,7 @@ Result<std::vector<DirEntry>> ClientImpl::ListDirectory(std::string_view path) {
     ByteWriter wn(rn.message);
     result = smb2::EncodeQueryDirectoryRequest(qd, wn);
     if (!result.ok()) break;
-    cur = conn_->Call(std::move(rn));
+    cur = conn()->Call(std::move(rn));
   }
   Status cs = Close(handle, nullptr);
   if (!result.ok()) return result;
@@ -426,16 +488,21 @@ Result<std::vector<DirEntry>> ClientImpl::ListDirectory(std::string_view path) {
 }
 
 Status ClientImpl::SetInfo(const FileHandle& file, uint8_t info_type, uint8_t info_class,
-                           std::vector<uint8_t> buffer, const char* where) {
+                           std::vector<uint8_t> buffer, const char* where, Retry retry) {
   if (!file || file->closed()) return Status::Invalid("set info: handle is closed");
-  smb2::SetInfoRequest s;
-  s.info_type = info_type;
-  s.file_info_class = info_class;
-  s.file_id = file->id();
-  s.buffer = buffer;
-  SMB3_ASSIGN_OR_RETURN(Request r, Encoded(TreeRequest(smb2::SMB2_SET_INFO), s, smb2::EncodeSetInfoRequest));
-  SMB3_ASSIGN_OR_RETURN(Response resp, CallOk(std::move(r), where));
-  return smb2::DecodeSetInfoResponse(resp.message);
+  return WithReconnect(retry, [&](int attempt) -> Status {
+    SMB3_RETURN_IF_ERROR(file->usable());
+    smb2::SetInfoRequest s;
+    s.info_type = info_type;
+    s.file_info_class = info_class;
+    s.file_id = file->id();
+    s.buffer = buffer;
+    SMB3_ASSIGN_OR_RETURN(Request r, Encoded(TreeRequest(smb2::SMB2_SET_INFO), s, smb2::EncodeSetInfoRequest));
+    // [MS-SMB2] 2.2.1.2: sent again on the re-established open, flagged as a replay.
+    if (attempt > 0) r.extra_flags |= smb2::SMB2_FLAGS_REPLAY_OPERATION;
+    SMB3_ASSIGN_OR_RETURN(Response resp, CallOk(std::move(r), where));
+    return smb2::DecodeSetInfoResponse(resp.message);
+  });
 }
 
 Status ClientImpl::SetEndOfFile(const FileHandle& file, uint64_t size) {
@@ -468,7 +535,9 @@ Status ClientImpl::Rename(const FileHandle& file, std::string_view new_path, boo
   std::vector<uint8_t> b;
   ByteWriter w(b);
   SMB3_RETURN_IF_ERROR(smb2::EncodeFileRenameInformation(new_path, replace, w));
-  return SetInfo(file, smb2::SMB2_0_INFO_FILE, smb2::FileRenameInformation, std::move(b), "rename");
+  // Not sent again after a reconnect: the first attempt may have renamed it already.
+  return SetInfo(file, smb2::SMB2_0_INFO_FILE, smb2::FileRenameInformation, std::move(b), "rename",
+                 Retry::kNever);
 }
 
 Status ClientImpl::SetDeleteOnClose(const FileHandle& file, bool on) {
@@ -510,7 +579,9 @@ Status ClientImpl::SetInfoByPath(std::string_view path, uint32_t create_options,
   chain.push_back(std::move(r0));
   chain.push_back(std::move(r1));
   chain.push_back(std::move(r2));
-  auto rs = conn_->CallCompound(std::move(chain), true);
+  // Not sent again after a reconnect (delete and rename by path are not idempotent): a broken
+  // connection reaches the caller as kDisconnected.
+  auto rs = conn()->CallCompound(std::move(chain), true);
   return FirstFailure(rs, where);
 }
 
@@ -537,6 +608,10 @@ Status ClientImpl::RenamePath(std::string_view from, std::string_view to, bool r
 }
 
 Result<FsInfo> ClientImpl::StatFs() {
+  return WithReconnect(Retry::kIdempotent, [&](int) { return StatFsOnce(); });
+}
+
+Result<FsInfo> ClientImpl::StatFsOnce() {
   OpenOptions o;
   o.desired_access = kAccessReadAttributes | kAccessSynchronize;
   SMB3_ASSIGN_OR_RETURN(auto root, Open("", o));
@@ -556,13 +631,15 @@ Result<FsInfo> ClientImpl::StatFs() {
 }
 
 Status ClientImpl::Echo() {
-  Request r = NewRequest(smb2::SMB2_ECHO);
-  r.encrypt = encrypt_all_;
-  ByteWriter w(r.message);
-  SMB3_RETURN_IF_ERROR(smb2::EncodeEchoRequest(w));
-  SMB3_ASSIGN_OR_RETURN(Response resp, CallOk(std::move(r), "echo"));
-  (void)resp;
-  return Status::Ok();
+  return WithReconnect(Retry::kIdempotent, [&](int) -> Status {
+    Request r = NewRequest(smb2::SMB2_ECHO);
+    r.encrypt = encrypt_all_;
+    ByteWriter w(r.message);
+    SMB3_RETURN_IF_ERROR(smb2::EncodeEchoRequest(w));
+    SMB3_ASSIGN_OR_RETURN(Response resp, CallOk(std::move(r), "echo"));
+    (void)resp;
+    return Status::Ok();
+  });
 }
 
 Result<std::vector<NetworkInterface>> ClientImpl::QueryNetworkInterfaces() {
@@ -571,13 +648,15 @@ Result<std::vector<NetworkInterface>> ClientImpl::QueryNetworkInterfaces() {
   io.file_id = kRelatedFileId;
   io.max_output_response = 65536;
   io.flags = smb2::SMB2_0_IOCTL_IS_FSCTL;
-  Request r = TreeRequest(smb2::SMB2_IOCTL);
-  r.credit_bytes = io.max_output_response;
-  ByteWriter w(r.message);
-  SMB3_RETURN_IF_ERROR(smb2::EncodeIoctlRequest(io, w));
-  SMB3_ASSIGN_OR_RETURN(Response resp, CallOk(std::move(r), "query network interfaces"));
-  SMB3_ASSIGN_OR_RETURN(auto ior, smb2::DecodeIoctlResponse(resp.message));
-  return smb2::DecodeNetworkInterfaceInfo(ior.output);
+  return WithReconnect(Retry::kIdempotent, [&](int) -> Result<std::vector<NetworkInterface>> {
+    Request r = TreeRequest(smb2::SMB2_IOCTL);
+    r.credit_bytes = io.max_output_response;
+    ByteWriter w(r.message);
+    SMB3_RETURN_IF_ERROR(smb2::EncodeIoctlRequest(io, w));
+    SMB3_ASSIGN_OR_RETURN(Response resp, CallOk(std::move(r), "query network interfaces"));
+    SMB3_ASSIGN_OR_RETURN(auto ior, smb2::DecodeIoctlResponse(resp.message));
+    return smb2::DecodeNetworkInterfaceInfo(ior.output);
+  });
 }
 
 }  // namespace smb3::client

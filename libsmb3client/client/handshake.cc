@@ -19,9 +19,16 @@ namespace smb3::client {
 
 Status ClientImpl::Negotiate() {
   smb2::NegotiateRequest req;
-  offered_dialects_ = options_.dialects.empty()
-                          ? std::vector<uint16_t>{smb2::kDialect311, smb2::kDialect302, smb2::kDialect300}
-                          : options_.dialects;
+  if (established_) {
+    // A reconnect offers exactly the dialect the first connection negotiated: a server (or a
+    // man in the middle) cannot talk the client down to an older dialect by breaking the
+    // connection.
+    offered_dialects_ = {dialect_};
+  } else {
+    offered_dialects_ = options_.dialects.empty()
+                            ? std::vector<uint16_t>{smb2::kDialect311, smb2::kDialect302, smb2::kDialect300}
+                            : options_.dialects;
+  }
   for (uint16_t d : offered_dialects_)
     if (d != smb2::kDialect300 && d != smb2::kDialect302 && d != smb2::kDialect311)
       return Status::Invalid("vers: only SMB 3.0, 3.0.2 and 3.1.1 are supported");
@@ -32,7 +39,9 @@ Status ClientImpl::Negotiate() {
   req.capabilities = smb2::SMB2_GLOBAL_CAP_LARGE_MTU | smb2::SMB2_GLOBAL_CAP_ENCRYPTION;
   negotiate_security_mode_ = req.security_mode;
   negotiate_capabilities_ = req.capabilities;
-  SMB3_RETURN_IF_ERROR(crypto::RandomBytes(client_guid_));
+  // [MS-SMB2] 3.2.4.2.2.2: ClientGuid is the client's global identity. It stays the same across
+  // reconnects: a server re-establishes a durable handle only for the client that opened it.
+  if (!established_) SMB3_RETURN_IF_ERROR(crypto::RandomBytes(client_guid_));
   req.client_guid = client_guid_;
   SMB3_RETURN_IF_ERROR(crypto::RandomBytes(req.salt));
   // Preference: GCM before CCM (faster), 128 before 256 bits unless the user asks otherwise.
@@ -74,7 +83,9 @@ Status ClientImpl::Negotiate() {
   conn_->SetMultiCredit((server_capabilities_ & smb2::SMB2_GLOBAL_CAP_LARGE_MTU) != 0);
 
   if (dialect_ == smb2::kDialect311) {
-    // [MS-SMB2] 3.2.5.2: Connection.PreauthIntegrityHashValue over the request and response.
+    // [MS-SMB2] 3.2.5.2: Connection.PreauthIntegrityHashValue over the request and response (a
+    // new connection starts from zero).
+    preauth_ = crypto::PreauthHash();
     SMB3_RETURN_IF_ERROR(preauth_.Update(sent));
     SMB3_RETURN_IF_ERROR(preauth_.Update(resp->message));
     cipher_ = static_cast<crypto::CipherId>(neg.cipher.value_or(0));
@@ -119,6 +130,10 @@ Status ClientImpl::SessionSetup() {
     ss.security_mode = options_.signing == Want::kRequired ? smb2::SMB2_NEGOTIATE_SIGNING_REQUIRED
                                                            : smb2::SMB2_NEGOTIATE_SIGNING_ENABLED;
     ss.security_buffer = token;
+    // [MS-SMB2] 3.2.4.2.3: a reconnect names the session it replaces, so that the server tears it
+    // down (3.3.5.5.3) even when it has not noticed the old connection die (a stalled path), which
+    // disconnects that session's durable opens for their reconnect ([MS-SMB2] 3.2.4.4).
+    ss.previous_session_id = established_ ? session_id_ : 0;
     Request r = NewRequest(smb2::SMB2_SESSION_SETUP);
     r.session_setup = true;
     ByteWriter w(r.message);
@@ -157,6 +172,7 @@ Status ClientImpl::SessionSetup() {
     SMB3_RETURN_IF_ERROR(authn->Finish(ssr.security_buffer));
     session_flags_ = ssr.session_flags;
     uint64_t session_id = resp.header.session_id;
+    session_id_ = session_id;
     // Samba answers an anonymous NTLMSSP logon with SessionFlags 0, so ask the authenticator too:
     // there is no session key to derive signing or sealing keys from.
     bool anonymous_or_guest =

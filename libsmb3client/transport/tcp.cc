@@ -68,7 +68,12 @@ class TcpTransport final : public Transport {
     if (closed_.load()) return Status(Code::kDisconnected, 0, "tcp: connection closed");
     size_t idx = 0;
     while (idx < n) {
-      ssize_t w = ::writev(fd_, iov + idx, static_cast<int>(std::min<size_t>(n - idx, IOV_MAX)));
+      // sendmsg with MSG_NOSIGNAL, not writev: a peer that reset the connection must surface as
+      // EPIPE here, not as a SIGPIPE that kills the process (the reconnect depends on it).
+      msghdr mh{};
+      mh.msg_iov = iov + idx;
+      mh.msg_iovlen = std::min<size_t>(n - idx, IOV_MAX);
+      ssize_t w = ::sendmsg(fd_, &mh, MSG_NOSIGNAL);
       if (w < 0) {
         if (errno == EINTR) continue;
         int err = errno;

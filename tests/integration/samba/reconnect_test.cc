@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Reconnect with durable handles against a real Samba, with faults injected by
+// tests/support/fault_proxy between client and server: cuts, a flipped byte, a stalled server, a
+// server killed and restarted, a server that stays away.
+//
+// Samba grants durable handles only with `durable handles = yes`, `kernel oplocks = no`,
+// `kernel share modes = no` and `posix locking = no` (source3/smbd/durable.c refuses the cookie
+// otherwise) and only to an open holding a batch oplock or a handle lease ([MS-SMB2] 3.3.5.9.10);
+// these servers are started with those lines.
+//
+// SMB3_FAULT_COPY_MIB sets the size of the copy under cuts (default 256; 1024 for the 1 GiB run).
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "smb3/client.h"
+#include "smb3/ntstatus.h"
+#include "support/fault_proxy.h"
+#include "support/samba_server.h"
+
+namespace smb3 {
+namespace {
+
+using test::FaultProxy;
+using test::SambaOptions;
+using test::SambaServer;
+using Dir = FaultProxy::Direction;
+
+constexpr size_t kMiB = 1024 * 1024;
+
+SambaOptions DurableSamba() {
+  SambaOptions o;
+  o.global = {"durable handles = yes", "kernel oplocks = no", "kernel share modes = no",
+              "posix locking = no"};
+  return o;
+}
+
+std::unique_ptr<SambaServer> StartOrDie(const SambaOptions& o) {
+  std::string error;
+  auto s = SambaServer::Start(o, &error);
+  EXPECT_TRUE(s) << error;
+  return s;
+}
+
+std::unique_ptr<FaultProxy> ProxyOrDie(const SambaServer& s) {
+  std::string error;
+  auto p = FaultProxy::Start(s.host(), s.port(), &error);
+  EXPECT_TRUE(p) << error;
+  return p;
+}
+
+ClientOptions OptionsFor(const SambaServer& s, uint16_t port) {
+  ClientOptions o;
+  o.server = s.host();
+  o.port = port;
+  o.share = s.share();
+  o.credentials.username = s.user();
+  o.credentials.password = s.password();
+  o.credentials.domain = s.domain();
+  o.echo_interval = std::chrono::seconds(0);
+  o.reconnect_timeout = std::chrono::seconds(30);
+  return o;
+}
+
+std::unique_ptr<Client> ConnectOrDie(const ClientOptions& o) {
+  auto c = Client::Connect(o);
+  EXPECT_TRUE(c.ok()) << DescribeError(c.status());
+  return c.ok() ? std::move(c).value() : nullptr;
+}
+
+std::vector<uint8_t> Pattern(size_t n, uint64_t seed) {
+  std::vector<uint8_t> v(n);
+  std::mt19937_64 rng(seed);
+  for (size_t i = 0; i + 8 <= n; i += 8) {
+    uint64_t x = rng();
+    std::memcpy(&v[i], &x, 8);
+  }
+  return v;
+}
+
+std::string Sha256Of(const std::vector<uint8_t>& data) {
+  test::RunOptions ro;
+  ro.input.assign(reinterpret_cast<const char*>(data.data()), data.size());
+  auto r = test::RunCommand({"sha256sum"}, ro);
+  EXPECT_TRUE(r.ok()) << r.output;
+  return r.output.substr(0, 64);
+}
+
+std::string Sha256OfFile(const std::filesystem::path& p) {
+  auto r = test::RunCommand({"sha256sum", p.string()});
+  EXPECT_TRUE(r.ok()) << r.output;
+  return r.output.substr(0, 64);
+}
+
+FileHandle CreateFile(Client& c, const std::string& path) {
+  OpenOptions o;
+  o.desired_access = kAccessReadData | kAccessWriteData | kAccessReadAttributes |
+                     kAccessWriteAttributes | kAccessSynchronize;
+  o.disposition = Disposition::kOverwriteIf;
+  o.kind = FileKind::kFile;
+  auto r = c.Open(path, o);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? r->handle : nullptr;
+}
+
+FileHandle OpenExisting(Client& c, const std::string& path, bool write) {
+  OpenOptions o;
+  o.desired_access = kAccessReadData | kAccessReadAttributes | kAccessSynchronize |
+                     (write ? kAccessWriteData : 0);
+  o.kind = FileKind::kFile;
+  auto r = c.Open(path, o);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? r->handle : nullptr;
+}
+
+size_t CopyMiB() {
+  const char* v = std::getenv("SMB3_FAULT_COPY_MIB");
+  size_t mib = v ? std::strtoull(v, nullptr, 10) : 0;
+  return mib ? mib : 256;
+}
+
+// A copy of CopyMiB() MiB through the proxy: written in 16 MiB calls (two 8 MiB WRITEs in flight),
+// read back in 16 MiB calls, with the connection cut 5 times during the upload (client->server
+// bytes) and 5 times during the download (server->client bytes), each in the middle of a request.
+TEST(Reconnect, CopySurvivesTenCuts) {
+  auto s = StartOrDie(DurableSamba());
+  ASSERT_TRUE(s);
+  auto proxy = ProxyOrDie(*s);
+  ASSERT_TRUE(proxy);
+  auto c = ConnectOrDie(OptionsFor(*s, proxy->port()));
+  ASSERT_TRUE(c);
+  const size_t total = CopyMiB() * kMiB;
+  const size_t step = 16 * kMiB;
+  const size_t calls = total / step;
+  ASSERT_GE(calls, 6u);
+  auto src = Pattern(total, 7);
+
+  std::mt19937 rng(11);
+  auto cut_at_call = [&](size_t k) { return k > 0 && k % (calls / 5) == 0 && k / (calls / 5) <= 5; };
+  auto f = CreateFile(*c, "big.bin");
+  ASSERT_TRUE(f);
+  uint64_t cuts_armed = 0;
+  for (size_t k = 0; k < calls; ++k) {
+    if (cut_at_call(k)) {
+      proxy->CutAfter(Dir::kClientToServer, 1 * kMiB + rng() % (12 * kMiB));
+      ++cuts_armed;
+    }
+    auto w = c->Write(f, k * step, std::span<const uint8_t>(src).subspan(k * step, step));
+    ASSERT_TRUE(w.ok()) << "write at " << k * step << ": " << w.status().ToString();
+    ASSERT_EQ(*w, step);
+  }
+  ASSERT_TRUE(c->Flush(f).ok());
+  ASSERT_TRUE(c->Close(f).ok());
+  EXPECT_EQ(proxy->counters().cuts, cuts_armed);
+  EXPECT_EQ(Sha256OfFile(s->share_path() / "big.bin"), Sha256Of(src));
+
+  auto r = OpenExisting(*c, "big.bin", false);
+  ASSERT_TRUE(r);
+  std::vector<uint8_t> back(total);
+  for (size_t k = 0; k < calls; ++k) {
+    if (cut_at_call(k)) {
+      proxy->CutAfter(Dir::kServerToClient, 1 * kMiB + rng() % (12 * kMiB));
+      ++cuts_armed;
+    }
+    auto n = c->Read(r, k * step, std::span<uint8_t>(back).subspan(k * step, step));
+    ASSERT_TRUE(n.ok()) << "read at " << k * step << ": " << n.status().ToString();
+    ASSERT_EQ(*n, step);
+  }
+  ASSERT_TRUE(c->Close(r).ok());
+  auto counters = proxy->counters();
+  EXPECT_EQ(counters.cuts, 10u);
+  EXPECT_EQ(c->stats().reconnects, 10u);
+  EXPECT_EQ(Sha256Of(back), Sha256Of(src));
+  EXPECT_TRUE(back == src);
+  std::printf("[ numbers ] copy %zu MiB up and down, %llu cuts survived, %llu reconnects, %zu bytes verified\n",
+              CopyMiB(), static_cast<unsigned long long>(counters.cuts),
+              static_cast<unsigned long long>(c->stats().reconnects), 2 * total);
+}
+
+// Kills every smbd process of the instance with SIGKILL (found by its smb.conf on the command
+// line, killed by pid).
+int KillSmbd(const SambaServer& s) {
+  const std::string conf = s.smb_conf_path().string();
+  int killed = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "cmdline", std::ios::binary);
+    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ifstream cin(e.path() / "comm");
+    std::string comm;
+    std::getline(cin, comm);
+    if (comm.rfind("smbd", 0) != 0 && comm.rfind("samba", 0) != 0 && comm.rfind("rpcd", 0) != 0)
+      continue;
+    if (cmd.find(conf) == std::string::npos) continue;
+    if (kill(std::stoi(name), SIGKILL) == 0) ++killed;
+  }
+  return killed;
+}
+
+// Samba killed (SIGKILL) and restarted in the middle of a copy. Samba keeps the state of durable
+// opens in volatile databases (smbXsrv_open_global.tdb, locking.tdb, cleared when smbd starts), so
+// a restart loses every durable handle: the honest outcome is that the reconnect succeeds, the
+// durable reconnect of the open is refused, the write in flight fails with kDisconnected ("handle
+// lost"), and nothing acknowledged before is missing. A fresh open resumes the copy.
+TEST(Reconnect, ServerKilledAndRestartedMidCopy) {
+  auto s = StartOrDie(DurableSamba());
+  ASSERT_TRUE(s);
+  auto o = OptionsFor(*s, s->port());
+  o.echo_interval = std::chrono::seconds(2);
+  auto c = ConnectOrDie(o);
+  ASSERT_TRUE(c);
+  const size_t total = 128 * kMiB, step = 8 * kMiB;
+  auto src = Pattern(total, 23);
+  auto f = CreateFile(*c, "restart.bin");
+  ASSERT_TRUE(f);
+  size_t acked = 0;  // bytes acknowledged, contiguous from 0
+  Status failure;
+  std::atomic<bool> restarted{false};
+  std::thread killer;
+  for (size_t off = 0; off < total; off += step) {
+    if (off == total / 4) {
+      killer = std::thread([&] {
+        EXPECT_GT(KillSmbd(*s), 0);
+        std::string error;
+        EXPECT_TRUE(s->Restart(&error)) << error;
+        restarted = true;
+      });
+    }
+    auto w = c->Write(f, off, std::span<const uint8_t>(src).subspan(off, step));
+    if (!w.ok()) {
+      failure = w.status();
+      break;
+    }
+    acked = off + step;
+  }
+  if (killer.joinable()) killer.join();
+  ASSERT_TRUE(restarted);
+  auto st = c->stats();
+  EXPECT_GE(st.reconnects, 1u);
+  if (failure.ok()) {
+    // The durable handle survived the restart (a Samba with persistent state): all written.
+    EXPECT_EQ(acked, total);
+    std::printf("[ numbers ] restart: durable handle survived, %zu bytes written\n", acked);
+  } else {
+    EXPECT_TRUE(failure.Is(Code::kDisconnected)) << failure.ToString();
+    EXPECT_NE(std::string(failure.where()).find("handle lost"), std::string::npos) << failure.ToString();
+    // Every later use of the lost handle fails the same way; it never pretends.
+    std::vector<uint8_t> one(1);
+    auto again = c->Read(f, 0, one);
+    EXPECT_FALSE(again.ok());
+    EXPECT_FALSE(c->Close(f).ok());
+    // Resume with a fresh open from the last acknowledged byte.
+    auto g = OpenExisting(*c, "restart.bin", true);
+    ASSERT_TRUE(g);
+    for (size_t off = acked; off < total; off += step) {
+      auto w = c->Write(g, off, std::span<const uint8_t>(src).subspan(off, step));
+      ASSERT_TRUE(w.ok()) << w.status().ToString();
+    }
+    ASSERT_TRUE(c->Close(g).ok());
+    std::printf("[ numbers ] restart: handle lost as expected (%s), resumed at %zu of %zu bytes\n",
+                failure.ToString().c_str(), acked, total);
+  }
+  EXPECT_EQ(Sha256OfFile(s->share_path() / "restart.bin"), Sha256Of(src));
+}
+
+// One byte of a signed READ response is inverted on the way: the signature check rejects it, the
+// connection is dropped and re-established, the read is sent again, and the caller gets the right
+// data.
+TEST(Reconnect, FlippedByteInSignedResponseIsRejected) {
+  SambaOptions so = DurableSamba();
+  so.signing = "mandatory";
+  auto s = StartOrDie(so);
+  ASSERT_TRUE(s);
+  auto data = Pattern(32 * kMiB, 5);
+  {
+    auto direct = ConnectOrDie(OptionsFor(*s, s->port()));
+    ASSERT_TRUE(direct);
+    auto f = CreateFile(*direct, "signed.bin");
+    ASSERT_TRUE(f);
+    ASSERT_TRUE(direct->Write(f, 0, data).ok());
+    ASSERT_TRUE(direct->Close(f).ok());
+  }
+  auto proxy = ProxyOrDie(*s);
+  ASSERT_TRUE(proxy);
+  auto o = OptionsFor(*s, proxy->port());
+  o.dialects = {0x0311};
+  auto c = ConnectOrDie(o);
+  ASSERT_TRUE(c);
+  ASSERT_EQ(c->info().signing_required, true);
+  auto f = OpenExisting(*c, "signed.bin", false);
+  ASSERT_TRUE(f);
+  proxy->FlipAfter(Dir::kServerToClient, 12 * kMiB + 12345);
+  std::vector<uint8_t> back(data.size());
+  auto n = c->Read(f, 0, back);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, data.size());
+  EXPECT_TRUE(back == data) << "wrong data delivered";
+  EXPECT_EQ(proxy->counters().flips, 1u);
+  EXPECT_EQ(c->stats().reconnects, 1u);
+  EXPECT_TRUE(c->Close(f).ok());
+}
+
+// A server that stops answering (the proxy stalls the connection: TCP stays up) is found dead by
+// the echo keepalive within echo_interval (plus the 1 s tick), and the client moves to a new
+// connection on which the blocked read completes.
+TEST(Reconnect, EchoDetectsStalledServer) {
+  auto s = StartOrDie(DurableSamba());
+  ASSERT_TRUE(s);
+  auto proxy = ProxyOrDie(*s);
+  ASSERT_TRUE(proxy);
+  auto o = OptionsFor(*s, proxy->port());
+  o.echo_interval = std::chrono::seconds(2);
+  o.request_timeout = std::chrono::seconds(60);  // only the echo can notice within seconds
+  auto c = ConnectOrDie(o);
+  ASSERT_TRUE(c);
+  auto data = Pattern(kMiB, 9);
+  auto f = CreateFile(*c, "stall.bin");
+  ASSERT_TRUE(f);
+  ASSERT_TRUE(c->Write(f, 0, data).ok());
+  proxy->StallCurrent();
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<uint8_t> back(data.size());
+  auto n = c->Read(f, 0, back);
+  auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_TRUE(back == data);
+  EXPECT_EQ(c->stats().reconnects, 1u);
+  EXPECT_LE(took, o.echo_interval + std::chrono::milliseconds(2500))
+      << "stall noticed after " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
+  std::printf("[ numbers ] stalled server detected and read completed after %lld ms (echo_interval 2 s)\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+  EXPECT_TRUE(c->Close(f).ok());
+}
+
+// Without a durable handle an open does not survive: after the reconnect every use fails with
+// kDisconnected ("handle lost"), while new opens work.
+TEST(Reconnect, HandleWithoutDurabilityIsLostNotFaked) {
+  auto s = StartOrDie(DurableSamba());
+  ASSERT_TRUE(s);
+  auto proxy = ProxyOrDie(*s);
+  ASSERT_TRUE(proxy);
+  auto o = OptionsFor(*s, proxy->port());
+  o.durable_handles = false;
+  auto c = ConnectOrDie(o);
+  ASSERT_TRUE(c);
+  auto f = CreateFile(*c, "plain.bin");
+  ASSERT_TRUE(f);
+  auto data = Pattern(4 * kMiB, 3);
+  ASSERT_TRUE(c->Write(f, 0, data).ok());
+  proxy->CutAll();
+  auto w = c->Write(f, 4 * kMiB, data);
+  ASSERT_FALSE(w.ok());
+  EXPECT_TRUE(w.status().Is(Code::kDisconnected)) << w.status().ToString();
+  EXPECT_NE(std::string(w.status().where()).find("handle lost"), std::string::npos);
+  EXPECT_FALSE(c->Flush(f).ok());
+  EXPECT_GE(c->stats().reconnects, 1u);
+  auto g = OpenExisting(*c, "plain.bin", false);
+  ASSERT_TRUE(g);
+  std::vector<uint8_t> back(data.size());
+  auto n = c->Read(g, 0, back);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_TRUE(back == data);
+}
+
+// A server that stays unreachable: the client gives up after reconnect_timeout and reports
+// kDisconnected; it does not hang.
+TEST(Reconnect, GivesUpAfterReconnectTimeout) {
+  auto s = StartOrDie(DurableSamba());
+  ASSERT_TRUE(s);
+  auto proxy = ProxyOrDie(*s);
+  ASSERT_TRUE(proxy);
+  auto o = OptionsFor(*s, proxy->port());
+  o.reconnect_timeout = std::chrono::milliseconds(1500);
+  auto c = ConnectOrDie(o);
+  ASSERT_TRUE(c);
+  proxy->RefuseFor(std::chrono::seconds(30));
+  proxy->CutAll();
+  auto t0 = std::chrono::steady_clock::now();
+  auto st = c->Stat("");
+  auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(st.ok());
+  EXPECT_TRUE(st.status().Is(Code::kDisconnected)) << st.status().ToString();
+  EXPECT_LT(took, std::chrono::seconds(10));
+  EXPECT_GE(proxy->counters().refused, 2u);  // it did try again, with backoff
+  EXPECT_EQ(c->stats().reconnects, 0u);
+}
+
+}  // namespace
+}  // namespace smb3
