@@ -8,6 +8,26 @@
 // Paths are UTF-8, relative to the share root, with '/' or '\' separators ("" is the root). Errors:
 // Code::kNtStatus carries the server's NTSTATUS (see smb3/ntstatus.h); Code::kDisconnected after the
 // connection is lost and could not be re-established.
+//
+// Reconnect. When the connection breaks (reset, server restart, a request or keepalive ECHO left
+// unanswered, a response failing its signature check) the client re-establishes it in the
+// background: backoff from 0.1 s doubling to 5 s, for at most ClientOptions::reconnect_timeout
+// (0: never). It offers the dialect negotiated first, the same ClientGuid and the previous session
+// id, and accepts no less signing or sealing than the first session had (else kSecurity, and the
+// client stays down). Calls made meanwhile wait for the outcome. Open files come back through
+// durable handles v2: every file open asks for one (with a batch oplock, which the client
+// acknowledges when the server breaks it) when ClientOptions::durable_handles and
+// OpenOptions::durable are set; whether the server granted it decides whether the handle survives.
+// Calls in flight at the break: reads, queries, Stat, ListDirectory, Flush, Close, Echo and opens
+// that do not create-if-absent are sent again; writes and attribute changes are sent again on the
+// re-established handle with SMB2_FLAGS_REPLAY_OPERATION; creates that must not exist yet, renames
+// and deletes are not, and fail with kDisconnected. A handle that could not be re-established (no
+// durable handle granted, or the server refused it, e.g. after a restart that lost its state) fails
+// every later call with kDisconnected whose where() starts with "handle lost" (EIO in fuse-smbd):
+// data written through it and not acknowledged is reported as an error, never dropped silently.
+// Once the client gives up, calls fail with kDisconnected ("reconnect failed: gave up") or
+// kSecurity. ClientStats::reconnects counts successful reconnects; each is logged with its cause,
+// duration and the open files recovered and lost.
 #pragma once
 
 #include <functional>
