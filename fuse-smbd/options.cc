@@ -522,10 +522,6 @@ ConfigStatus FinishConfig(MountConfig* config, const Env& env) {
     if (!cred.password.empty()) return Error("sec=none takes no password");
     cred = {};
   }
-  if (client.rdma == smb3::RdmaPolicy::kYes) {
-    return Error("rdma=yes: the SMB Direct (RDMA) transport is not available in this version; "
-                 "use rdma=auto or rdma=no (TCP)");
-  }
   uint32_t io = 0;
   if (config->rsize != 0) io = config->rsize;
   if (config->wsize != 0) io = io == 0 ? config->wsize : std::min(io, config->wsize);

@@ -42,16 +42,15 @@ struct ClientOptions {
   Want encryption = Want::kAuto;  // kRequired: seal every message ("seal")
   // Dialects to offer, e.g. {0x0311, 0x0302, 0x0300}; empty = all three.
   std::vector<uint16_t> dialects;
-  RdmaPolicy rdma = RdmaPolicy::kNo;
+  // kAuto: SMB Direct when the path to the server has an RDMA device and the server accepts it,
+  // else TCP (ConnectionInfo::transport_reason says why); kYes: SMB Direct or an error; kNo: TCP.
+  RdmaPolicy rdma = RdmaPolicy::kAuto;
   std::string workstation = "FUSE-SMBD";
   uint32_t max_io_size = 8u << 20;            // cap on READ/WRITE size (rsize/wsize)
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds request_timeout{60000};
   std::chrono::seconds echo_interval{60};     // 0 = no keepalive echo
   bool durable_handles = true;                // ask for durable handles v2 where granted
-  // How long to keep trying to re-establish a broken connection (backoff 0.1 s doubling to 5 s)
-  // before giving up; 0 = never reconnect (the first loss is final). See smb3/client.h.
-  std::chrono::milliseconds reconnect_timeout{60000};
 };
 
 }  // namespace smb3

@@ -73,7 +73,7 @@ struct Globals {
   bool debug = false, no_progress = false;
   uint16_t port = 0;
   std::string vers = "default";
-  std::string rdma = "no";
+  std::string rdma = "auto";
 };
 
 std::string PromptPassword() {
@@ -258,7 +258,7 @@ int main(int argc, char** argv) {
   app.add_flag("--anonymous", g.anonymous, "anonymous (null) session");
   app.add_option("-p,--port", g.port, "TCP port (default 445 or the one in the UNC)");
   app.add_option("--vers", g.vers, "dialect: 3.0, 3.0.2, 3.1.1 or default (all)");
-  app.add_option("--rdma", g.rdma, "transport policy: yes, no or auto (default no)");
+  app.add_option("--rdma", g.rdma, "transport policy: yes, no or auto (default auto)");
   app.add_flag("--json", g.json, "machine-readable output (probe, get, put)");
   app.add_flag("-d,--debug", g.debug, "debug log to stderr");
   app.add_flag("--no-progress", g.no_progress, "no progress bar");

@@ -69,9 +69,9 @@ Status YesError(Cause cause, const Status& s) {
                     "found at build time): rebuild with rdma-core, or use rdma=auto");
     case Cause::kNoDevice:
       return Status(Code::kNotSupported, s.detail(),
-                    "rdma=yes: no RDMA device on this host (rdma link show lists none): install an "
-                    "RDMA NIC or add soft-RoCE (rdma link add rxe0 type rxe netdev ETH), or use "
-                    "rdma=auto");
+                    "rdma=yes: no RDMA device on this host for SMB Direct (rdma link show lists "
+                    "none): install an RDMA NIC or add soft-RoCE (rdma link add rxe0 type rxe "
+                    "netdev ETH), or use rdma=auto");
     case Cause::kNoRoute:
       return Status(Code::kNotSupported, s.detail(),
                     "rdma=yes: the route to the server does not leave through an RDMA device: use "
