@@ -51,6 +51,9 @@ struct ClientOptions {
   std::chrono::milliseconds request_timeout{60000};
   std::chrono::seconds echo_interval{60};     // 0 = no keepalive echo
   bool durable_handles = true;                // ask for durable handles v2 where granted
+  // How long to keep trying to re-establish a broken connection (backoff 0.1 s doubling to 5 s)
+  // before giving up; 0 = never reconnect (the first loss is final). See smb3/client.h.
+  std::chrono::milliseconds reconnect_timeout{60000};
 };
 
 }  // namespace smb3
