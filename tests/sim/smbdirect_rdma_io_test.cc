@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// End to end on the software RDMA device: a client Connection over the real SMB Direct transport,
+// with the client's RDMA data path (client/rdma_io), against a scripted SMBD+SMB2 server on the
+// passive softrdma endpoint. The server answers a READ by RDMA WRITE into the window our request
+// described and a SEND_WITH_INVALIDATE of its key (when asked to), and a WRITE by RDMA READ from
+// it — through the transport's DataChannel, the registrar and the device's key checks. Run with
+// both window mechanisms: type-2 memory windows and register-per-I/O.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <future>
+#include <memory>
+#include <mutex>
+
+#include "client/connection.h"
+#include "client/rdma_io.h"
+#include "support/fake_rdma_channel.h"
+#include "support/scripted_server.h"
+#include "transport/smbdirect.h"
+#include "transport/softrdma/fabric.h"
+#include "unit/transport/smbdirect_peer.h"
+
+namespace smb3::test {
+namespace {
+
+using namespace std::chrono_literals;
+namespace rdma = transport::rdma;
+namespace softrdma = transport::softrdma;
+using client::Connection;
+using client::RdmaDataPath;
+using client::RdmaReadPiece;
+using client::RdmaTransfer;
+using client::Request;
+using client::Response;
+using transport::test::LockedEndpoint;
+using transport::test::ScriptedSmbdPeer;
+
+constexpr char kAddr[] = "10.99.0.7";
+constexpr uint16_t kPort = 445;
+
+std::vector<uint8_t> Pattern(size_t n, uint32_t seed) {
+  std::vector<uint8_t> v(n);
+  uint32_t x = seed * 2654435761u + 1;
+  for (auto& b : v) {
+    x = x * 1103515245u + 12345;
+    b = static_cast<uint8_t>(x >> 24);
+  }
+  return v;
+}
+
+template <class T>
+std::optional<T> Await(std::future<T>& f) {
+  if (f.wait_for(10s) != std::future_status::ready) return std::nullopt;
+  return f.get();
+}
+
+class SmbDirectRdmaIo : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    mu_ = std::make_shared<std::mutex>();
+    softrdma::FabricOptions fo;
+    fo.progress = softrdma::FabricOptions::Progress::kOnPost;
+    fo.caps.memory_windows_type2 = GetParam();
+    fabric_ = softrdma::Fabric::Create(fo);
+    auto listening = fabric_->Listen(kAddr, kPort);
+    ASSERT_TRUE(listening.ok()) << listening.status().ToString();
+    peer_ = std::make_unique<ScriptedSmbdPeer>(
+        std::make_unique<LockedEndpoint>(std::move(listening).value(), mu_));
+
+    std::unique_ptr<rdma::Endpoint> ep;
+    {
+      std::lock_guard lock(*mu_);
+      auto resolved = fabric_->Resolve(kAddr, kPort);
+      ASSERT_TRUE(resolved.ok()) << resolved.status().ToString();
+      ep = std::make_unique<LockedEndpoint>(std::move(resolved).value(), mu_);
+    }
+    transport::SmbDirectOptions options;
+    options.rdma_buffer_size = 256 * 1024;
+    options.rdma_buffer_count = 4;
+    auto connecting = std::async(std::launch::async, [&, ep = std::move(ep)]() mutable {
+      return transport::ConnectSmbDirect(std::move(ep), "softrdma-peer", options,
+                                         BufferPool::Create());
+    });
+    (void)peer_->ExpectNegotiateRequest();
+    smbd::NegotiateResponse r;
+    r.credits_requested = 255;
+    r.credits_granted = 255;
+    r.max_read_write_size = 1048576;
+    r.preferred_send_size = 8192;
+    r.max_receive_size = 8192;
+    r.max_fragmented_size = 1048576;
+    ASSERT_TRUE(peer_->SendNegotiateResponse(r).ok());
+    auto t = connecting.get();
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    wire_ = t->get();
+    Connection::Options co;
+    co.echo_interval = std::chrono::seconds(3600);
+    conn_ = std::make_shared<Connection>(std::move(t).value(), co);
+    ASSERT_TRUE(conn_->Start().ok());
+  }
+  void TearDown() override {
+    conn_.reset();  // closes the transport: the channel is detached before the endpoint goes
+    peer_mr_.reset();
+    peer_.reset();
+  }
+
+  // The next SMB2 request the server receives (one per message here).
+  std::optional<ClientRequest> NextRequest() {
+    auto upper = peer_->ReceiveUpper();
+    if (!upper) return std::nullopt;
+    auto m = DecodeClientMessage(*upper);
+    if (!m.ok() || m->requests.size() != 1) return std::nullopt;
+    return m->requests[0];
+  }
+  // The key to invalidate with the response when the request asks for it ([MS-SMBD] 3.1.4.2).
+  static std::optional<uint32_t> InvalidateKey(const RdmaRequestFields& f) {
+    if (f.channel != smb2::SMB2_CHANNEL_RDMA_V1_INVALIDATE) return std::nullopt;
+    return f.descriptors[0].token;
+  }
+  static rdma::RemoteWindow Window(const smb2::BufferDescriptorV1& d) {
+    return {d.offset, d.token, d.length};
+  }
+
+  std::shared_ptr<std::mutex> mu_;
+  std::shared_ptr<softrdma::Fabric> fabric_;
+  std::unique_ptr<ScriptedSmbdPeer> peer_;
+  std::unique_ptr<rdma::MemoryRegion> peer_mr_;
+  transport::Transport* wire_ = nullptr;
+  std::shared_ptr<Connection> conn_;
+  RdmaDataPath path_;
+};
+
+TEST_P(SmbDirectRdmaIo, ReadByRdmaWriteAndWriteByRdmaRead) {
+  auto channel = wire_->rdma_channel();
+  ASSERT_NE(channel, nullptr);
+  EXPECT_STREQ(channel->mechanism(),
+               GetParam() ? rdma::WindowMechanismName(rdma::WindowMechanism::kMemoryWindow)
+                          : rdma::WindowMechanismName(rdma::WindowMechanism::kRegisterPerIo));
+
+  // --- READ of 64 KiB: the server RDMA-writes it into our window.
+  std::promise<Result<RdmaReadPiece>> read_done;
+  {
+    std::shared_ptr<RdmaTransfer> t = path_.Begin(*wire_, 65536, true, false, false);
+    ASSERT_NE(t, nullptr);
+    Request r = client::NewRequest(smb2::SMB2_READ);
+    r.tree_id = 1;
+    smb2::ReadRequest rr;
+    rr.length = 65536;
+    ASSERT_TRUE(client::EncodeReadFor(r, rr, t.get()).ok());
+    conn_->Submit(std::move(r), [this, &read_done, t](Result<Response> resp) mutable {
+      if (!resp.ok()) return read_done.set_value(resp.status());
+      read_done.set_value(client::ReadResponseData(*resp, 65536, std::move(t), path_));
+    });
+  }
+  auto req = NextRequest();
+  ASSERT_TRUE(req.has_value());
+  auto f = ParseReadRequestChannel(*req);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->channel, GetParam() ? smb2::SMB2_CHANNEL_RDMA_V1_INVALIDATE
+                                   : smb2::SMB2_CHANNEL_RDMA_V1);
+  ASSERT_EQ(f->descriptors.size(), 1u);
+  EXPECT_EQ(f->descriptors[0].length, 65536u);
+  const smb2::BufferDescriptorV1 read_window = f->descriptors[0];
+  const auto data = Pattern(65536, 1);
+  ASSERT_TRUE(peer_->WriteTo(data, Window(read_window)).ok());
+  auto written = peer_->NextEvent();
+  ASSERT_TRUE(written.has_value());
+  EXPECT_EQ(written->kind, rdma::Event::Kind::kRdmaWrite);
+  EXPECT_TRUE(written->ok()) << rdma::WcStatusName(written->wc_status);
+  ResponseOptions grant;
+  grant.credits = 32;
+  ASSERT_TRUE(peer_->SendData(RdmaReadResponse(req->header, 65536, grant), 0, 0, std::nullopt,
+                              InvalidateKey(*f))
+                  .ok());
+  auto read_future = read_done.get_future();
+  auto read = Await(read_future);
+  ASSERT_TRUE(read.has_value());
+  ASSERT_TRUE(read->ok()) << read->status().ToString();
+  EXPECT_TRUE(std::equal((*read)->data.begin(), (*read)->data.end(), data.begin(), data.end()));
+  if (GetParam()) {
+    EXPECT_EQ(channel->counters().windows_invalidated_remote, 1u);
+  }
+  read.reset();  // the view is dropped: the buffer goes back (revoked locally if still live)
+
+  // --- WRITE of 100000 bytes: the server RDMA-reads them from our window.
+  const auto payload = Pattern(100000, 2);
+  std::promise<Result<uint32_t>> write_done;
+  {
+    std::shared_ptr<RdmaTransfer> t = path_.Begin(*wire_, payload.size(), false, false, false);
+    ASSERT_NE(t, nullptr);
+    Request r = client::NewRequest(smb2::SMB2_WRITE);
+    r.tree_id = 1;
+    ASSERT_TRUE(client::EncodeWriteFor(r, smb2::WriteRequest{}, payload, t.get()).ok());
+    conn_->Submit(std::move(r), [this, &write_done, t](Result<Response> resp) mutable {
+      if (!resp.ok()) return write_done.set_value(resp.status());
+      write_done.set_value(client::WriteResponseCount(*resp, 100000, t.get(), path_));
+      t.reset();
+    });
+  }
+  req = NextRequest();
+  ASSERT_TRUE(req.has_value());
+  f = ParseWriteRequestChannel(*req);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->length, 0u);
+  EXPECT_EQ(f->remaining_bytes, 100000u);
+  ASSERT_EQ(f->descriptors.size(), 1u);
+  std::vector<uint8_t> pulled(100000);
+  {
+    auto mr = peer_->endpoint().Register(pulled, rdma::Access::kLocalWrite);
+    ASSERT_TRUE(mr.ok());
+    peer_mr_ = std::move(mr).value();
+  }
+  rdma::Sge sge = peer_mr_->Slice(0, 100000);
+  ASSERT_TRUE(peer_->endpoint().PostRead(4242, {&sge, 1}, Window(f->descriptors[0])).ok());
+  auto read_event = peer_->NextEvent();
+  ASSERT_TRUE(read_event.has_value());
+  EXPECT_EQ(read_event->kind, rdma::Event::Kind::kRdmaRead);
+  EXPECT_TRUE(read_event->ok()) << rdma::WcStatusName(read_event->wc_status);
+  EXPECT_EQ(pulled, payload);
+  ASSERT_TRUE(peer_->SendData(WriteResponse(req->header, 100000), 0, 0, std::nullopt,
+                              InvalidateKey(*f))
+                  .ok());
+  auto write_future = write_done.get_future();
+  auto written_count = Await(write_future);
+  ASSERT_TRUE(written_count.has_value());
+  ASSERT_TRUE(written_count->ok()) << written_count->status().ToString();
+  EXPECT_EQ(**written_count, 100000u);
+
+  ClientStats s;
+  s.bytes_read = 65536;
+  s.bytes_written = 100000;
+  path_.FillStats(wire_, false, false, s);
+  EXPECT_EQ(s.bytes_rdma_write, 65536u);
+  EXPECT_EQ(s.bytes_rdma_read, 100000u);
+  EXPECT_EQ(s.bytes_inline, 0u);
+  EXPECT_EQ(s.rdma_data_path, "rdma");
+  EXPECT_EQ(s.rdma_windows_bound, 2u);
+
+  // --- The READ is over: a server writing into its window now must fail (and the device then
+  // breaks the connection, as hardware does on a remote access error).
+  if (!GetParam()) {
+    // The local revocation is posted on Release and completes on the transport's loop.
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (channel->counters().windows_invalidated_local < 2 &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(1ms);
+    }
+    EXPECT_EQ(channel->counters().windows_invalidated_local, 2u);
+  }
+  ASSERT_TRUE(peer_->WriteTo(Pattern(64, 3), Window(read_window)).ok());
+  auto late = peer_->NextEvent();
+  ASSERT_TRUE(late.has_value());
+  EXPECT_EQ(late->kind, rdma::Event::Kind::kRdmaWrite);
+  EXPECT_EQ(late->wc_status, rdma::WcStatus::kRemoteAccess);
+}
+
+INSTANTIATE_TEST_SUITE_P(Mechanisms, SmbDirectRdmaIo, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return param.param ? "MemoryWindow" : "RegisterPerIo";
+                         });
+
+}  // namespace
+}  // namespace smb3::test
