@@ -153,6 +153,30 @@ TEST_P(RegistrarTest, FailedInvalidationRetiresTheBuffer) {
   EXPECT_TRUE(registrar_->Acquire().status().Is(Code::kResourceExhausted));
 }
 
+// Detach ends the registrar's use of the endpoint: every key dies with the windows and the region,
+// a buffer still held keeps its memory, and nothing is handed out again.
+TEST_P(RegistrarTest, DetachKillsEveryKeyAndKeepsHeldMemory) {
+  size_t buffer = *registrar_->Acquire();
+  auto window = registrar_->Expose(buffer, 4096, Access::kRemoteWrite);
+  ASSERT_TRUE(window.ok());
+  Pump();
+  EXPECT_EQ(ServerWrite("before detach", *window), WcStatus::kSuccess);
+  registrar_->Detach();
+  registrar_->Detach();  // idempotent
+  EXPECT_TRUE(registrar_->detached());
+  EXPECT_EQ(std::string(registrar_->Memory(buffer).data(), registrar_->Memory(buffer).data() + 13),
+            "before detach");
+  EXPECT_TRUE(registrar_->Acquire().status().Is(Code::kDisconnected));
+  EXPECT_TRUE(registrar_->Expose(buffer, 16, Access::kRemoteWrite).status().Is(Code::kDisconnected));
+  EXPECT_EQ(registrar_->buffers_in_use(), 1u);
+  EXPECT_TRUE(registrar_->Release(buffer).ok());
+  EXPECT_EQ(registrar_->buffers_in_use(), 0u);
+  EXPECT_EQ(registrar_->free_buffers(), 0u);
+  EXPECT_EQ(ServerWrite("after", *window), WcStatus::kRemoteAccess);
+  EXPECT_EQ(std::string(registrar_->Memory(buffer).data(), registrar_->Memory(buffer).data() + 6),
+            "before");
+}
+
 INSTANTIATE_TEST_SUITE_P(Mechanisms, RegistrarTest, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& param) {
                            return param.param ? "MemoryWindow" : "RegisterPerIo";
