@@ -72,7 +72,7 @@ DataChannel::DataChannel(std::mutex& endpoint_mu, std::unique_ptr<Registrar> reg
       max_io_size_(max_io_size),
       mechanism_(WindowMechanismName(registrar_->mechanism())),
       // [MS-SMB2] 2.2.19: SMB2_CHANNEL_RDMA_V1_INVALIDATE asks the server to invalidate the key
-      // with its SEND_WITH_INVALIDATE ([MS-SMBD] 3.1.4.3); only a memory window can be
+      // with its SEND_WITH_INVALIDATE ([MS-SMBD] 3.1.4.2); only a memory window can be
       // invalidated that way (a per-I/O registration cannot: the device refuses), so with
       // kRegisterPerIo the key is revoked by us (SMB2_CHANNEL_RDMA_V1).
       remote_invalidate_(registrar_->mechanism() == WindowMechanism::kMemoryWindow) {}
@@ -112,7 +112,8 @@ Result<RdmaIoBuffer> DataChannel::Acquire(size_t length, bool server_writes) {
     return buffer.status();
   }
   // [MS-SMB2] 3.2.4.6 / 3.2.4.7: the server RDMA-WRITEs a READ's data into the buffer and
-  // RDMA-READs a WRITE's data from it; it gets exactly that right, for exactly `length` bytes.
+  // RDMA-READs a WRITE's data from it; [MS-SMBD] 3.1.4.3: only the permission that I/O needs is
+  // enabled, for exactly `length` bytes.
   Result<RemoteWindow> window = registrar_->Expose(
       *buffer, static_cast<uint32_t>(length),
       server_writes ? Access::kRemoteWrite : Access::kRemoteRead);
@@ -138,8 +139,9 @@ void DataChannel::Release(uint64_t handle) {
   Lock lock(*this);
   if (handle == 0 || buffer >= handles_.size() || handles_[buffer] != handle) return;
   handles_[buffer] = 0;
-  // Attached: the key is revoked unless the peer already invalidated it, and the buffer waits for
-  // that (a failure retires the buffer: the queue pair is in error and the connection is ending).
+  // [MS-SMBD] 3.1.4.4: no further remote access may be possible once deregistered. Attached: the
+  // key is revoked unless the peer already invalidated it, and the buffer waits for that (a
+  // failure retires the buffer: the queue pair is in error and the connection is ending).
   // Detached: every key died with the region; the buffer is only returned.
   (void)registrar_->Release(buffer);
 }
