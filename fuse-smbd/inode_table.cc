@@ -255,12 +255,21 @@ void InodeTable::RememberInfo(uint64_t ino, const smb3::FileInfo& info) {
   it->second.info = info;
   it->second.info_time = std::chrono::steady_clock::now();
   it->second.has_info = true;
+  it->second.info_stale = false;
 }
 
-std::optional<smb3::FileInfo> InodeTable::RecentInfo(uint64_t ino, double max_age_s) const {
+void InodeTable::DataChanged(uint64_t ino) {
+  std::lock_guard lock(mu_);
+  auto it = inodes_.find(ino);
+  if (it != inodes_.end()) it->second.info_stale = true;
+}
+
+std::optional<smb3::FileInfo> InodeTable::RecentInfo(uint64_t ino, double max_age_s,
+                                                     bool even_after_writes) const {
   std::lock_guard lock(mu_);
   auto it = inodes_.find(ino);
   if (it == inodes_.end() || !it->second.has_info) return std::nullopt;
+  if (it->second.info_stale && !even_after_writes) return std::nullopt;
   const std::chrono::duration<double> age = std::chrono::steady_clock::now() - it->second.info_time;
   if (age.count() > max_age_s) return std::nullopt;
   return it->second.info;

@@ -67,9 +67,14 @@ class InodeTable {
   // Returns whether the previous values matched and stores the new ones.
   bool UpdateVersion(uint64_t ino, uint64_t size, uint64_t mtime);
 
-  // The attributes last seen for `ino` and when; RecentInfo returns them if younger than max_age_s.
+  // The attributes last seen for `ino` and when; RecentInfo returns them if younger than max_age_s
+  // and no write changed the file's data since (unless `even_after_writes`).
   void RememberInfo(uint64_t ino, const smb3::FileInfo& info);
-  std::optional<smb3::FileInfo> RecentInfo(uint64_t ino, double max_age_s) const;
+  std::optional<smb3::FileInfo> RecentInfo(uint64_t ino, double max_age_s,
+                                           bool even_after_writes = false) const;
+  // A write to `ino` was sent or completed: size and times on the server may differ from those
+  // remembered.
+  void DataChanged(uint64_t ino);
 
   size_t size() const;
   uint64_t LookupCount(uint64_t ino) const;  // 0 if unknown (for tests and stats)
@@ -89,6 +94,7 @@ class InodeTable {
     smb3::FileInfo info;
     std::chrono::steady_clock::time_point info_time{};
     bool has_info = false;
+    bool info_stale = false;  // DataChanged since RememberInfo
   };
 
   uint64_t NewInoLocked(uint64_t file_id);

@@ -200,11 +200,16 @@ smb3::Result<struct stat> SmbFs::GetAttr(uint64_t ino, std::optional<uint64_t> f
   return MakeStat(ino, info);
 }
 
+// Round trips are what tar -x and cp -a pay per file (chown, chmod, utimensat, and with the writeback
+// cache the kernel's own time write-back at close). Attributes presented within actimeo, with no
+// write since, tell what a change would alter: a change that alters nothing needs no round trip,
+// times and the READONLY attribute go in one SET_INFO, and the reply is computed from what was set
+// instead of asked for (a size change still asks: the server moves its times then).
 smb3::Result<struct stat> SmbFs::SetAttr(uint64_t ino, std::optional<uint64_t> fh,
                                          const SetAttrRequest& req) {
   const bool times = req.set_atime || req.set_mtime;
-  const bool wants_change = req.set_size || times || req.set_mode;
-  if (!wants_change) {  // chown: accepted, nothing to store; answer with what we just presented
+  if (!req.set_size && !times && !req.set_mode) {
+    // chown: accepted, nothing to store; answer with what we just presented
     if (auto info = inodes_.RecentInfo(ino, options_.actimeo)) return MakeStat(ino, *info);
     return GetAttr(ino, fh);
   }
@@ -215,8 +220,32 @@ smb3::Result<struct stat> SmbFs::SetAttr(uint64_t ino, std::optional<uint64_t> f
   if (!state && inodes_.IsUnlinked(ino)) state = files_.FindByIno(ino);
   if (!state && inodes_.IsUnlinked(ino) && !req.set_size && !req.set_mode) {
     // The kernel writing back the times of a file already deleted: nothing left to update.
-    if (auto info = inodes_.RecentInfo(ino, 1e9)) return MakeStat(ino, *info);
+    if (auto info = inodes_.RecentInfo(ino, 1e9, true)) return MakeStat(ino, *info);
   }
+
+  const smb3::FileTime now = NowFileTime();
+  const smb3::FileTime atime = req.atime_now ? now : req.set_atime ? FromTimespec(req.atime) : 0;
+  const smb3::FileTime mtime = req.mtime_now ? now : req.set_mtime ? FromTimespec(req.mtime) : 0;
+  std::optional<smb3::FileInfo> known = inodes_.RecentInfo(ino, options_.actimeo);
+  // The attributes that make `info` carry the requested mode (0 = no change needed).
+  auto attrs_for = [&req](const smb3::FileInfo& info) -> uint32_t {
+    if (!req.set_mode || info.is_directory()) return 0;
+    const bool want_ro = (req.mode & 0222) == 0;
+    const bool is_ro = (info.attributes & smb3::kFileAttributeReadonly) != 0;
+    if (want_ro == is_ro) return 0;
+    uint32_t attrs = info.attributes & ~smb3::kFileAttributeDirectory;
+    attrs = want_ro ? (attrs | smb3::kFileAttributeReadonly) : (attrs & ~smb3::kFileAttributeReadonly);
+    return attrs == 0 ? smb3::kFileAttributeNormal : attrs;
+  };
+  bool send_times = times;
+  if (known && times && (atime == 0 || atime == known->last_access_time) &&
+      (mtime == 0 || mtime == known->last_write_time)) {
+    send_times = false;  // already so (typically the kernel's write-back of what utimensat set)
+  }
+  if (known && !req.set_size && !send_times && attrs_for(*known) == 0) {
+    return MakeStat(ino, *known);
+  }
+
   bool own_handle = false;
   auto open_by_path = [&]() -> smb3::Status {
     SMB3_ASSIGN_OR_RETURN(std::string path, inodes_.Path(ino));
@@ -228,6 +257,7 @@ smb3::Result<struct stat> SmbFs::SetAttr(uint64_t ino, std::optional<uint64_t> f
     if (!r.ok()) return ToErrno(r.status());
     handle = r->handle;
     own_handle = true;
+    if (!known && !req.set_size) known = r->info;  // the create response carries the attributes
     return smb3::Status::Ok();
   };
   if (state) {
@@ -249,42 +279,44 @@ smb3::Result<struct stat> SmbFs::SetAttr(uint64_t ino, std::optional<uint64_t> f
   if (req.set_size) {
     st = apply([&](const smb3::FileHandle& h) { return client_.SetEndOfFile(h, req.size); });
   }
-  if (st.ok() && times) {
-    const smb3::FileTime now = NowFileTime();
-    const smb3::FileTime atime =
-        req.atime_now ? now : req.set_atime ? FromTimespec(req.atime) : 0;
-    const smb3::FileTime mtime =
-        req.mtime_now ? now : req.set_mtime ? FromTimespec(req.mtime) : 0;
-    st = apply([&](const smb3::FileHandle& h) {
-      return client_.SetBasicInfo(h, 0, atime, mtime, 0, 0);
-    });
-  }
+  std::optional<smb3::FileInfo> base = req.set_size ? std::nullopt : known;
+  uint32_t attrs = 0;
   if (st.ok() && req.set_mode) {
     // The READONLY attribute decides; attributes presented moments ago are good enough to know it.
-    auto recent = inodes_.RecentInfo(ino, options_.actimeo);
-    auto info = recent ? smb3::Result<smb3::FileInfo>(*recent) : client_.QueryInfo(handle);
-    if (!info.ok()) {
-      st = ToErrno(info.status());
-    } else if (!info->is_directory()) {
-      const bool want_ro = (req.mode & 0222) == 0;
-      const bool is_ro = (info->attributes & smb3::kFileAttributeReadonly) != 0;
-      if (want_ro != is_ro) {
-        uint32_t attrs = info->attributes & ~smb3::kFileAttributeDirectory;
-        attrs = want_ro ? (attrs | smb3::kFileAttributeReadonly)
-                        : (attrs & ~smb3::kFileAttributeReadonly);
-        if (attrs == 0) attrs = smb3::kFileAttributeNormal;
-        st = apply([&](const smb3::FileHandle& h) {
-          return client_.SetBasicInfo(h, 0, 0, 0, 0, attrs);
-        });
+    if (!known) {
+      auto info = client_.QueryInfo(handle);
+      if (info.ok()) {
+        known = *info;
+        if (!req.set_size) base = *info;
+      } else {
+        st = ToErrno(info.status());
       }
     }
+    if (st.ok()) attrs = attrs_for(*known);
   }
-  smb3::Result<smb3::FileInfo> info = st.ok() ? client_.QueryInfo(handle)
-                                              : smb3::Result<smb3::FileInfo>(st);
+  if (st.ok() && (send_times || attrs != 0)) {
+    st = apply([&](const smb3::FileHandle& h) {
+      return client_.SetBasicInfo(h, 0, send_times ? atime : 0, send_times ? mtime : 0, 0, attrs);
+    });
+  }
+  std::optional<smb3::FileInfo> result;
+  if (st.ok() && base) {
+    result = *base;
+    if (send_times && atime != 0) result->last_access_time = atime;
+    if (send_times && mtime != 0) result->last_write_time = mtime;
+    if (attrs != 0) result->attributes = attrs | (base->attributes & smb3::kFileAttributeDirectory);
+    if (send_times || attrs != 0) result->change_time = now;
+  } else if (st.ok()) {
+    auto queried = client_.QueryInfo(handle);
+    if (queried.ok()) {
+      result = *queried;
+    } else {
+      st = ToErrno(queried.status());
+    }
+  }
   if (own_handle) CloseQuietly(client_, handle);
   if (!st.ok()) return st;
-  if (!info.ok()) return ToErrno(info.status());
-  return MakeStat(ino, *info);
+  return MakeStat(ino, *result);
 }
 
 smb3::Result<Entry> SmbFs::Mkdir(uint64_t parent, std::string_view name, mode_t) {
@@ -535,8 +567,10 @@ void SmbFs::Write(uint64_t fh, uint64_t offset, std::span<const uint8_t> src, Io
     offset = info->end_of_file;
   }
   const bool keep_error = writeback_;
+  inodes_.DataChanged(state->ino);
   client_.WriteAsync(state->file, offset, src,
-                     [state, keep_error, done = std::move(done)](smb3::Result<size_t> r) {
+                     [this, state, keep_error, done = std::move(done)](smb3::Result<size_t> r) {
+                       inodes_.DataChanged(state->ino);
                        if (r.ok()) {
                          done(std::move(r));
                          return;

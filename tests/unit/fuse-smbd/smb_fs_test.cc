@@ -209,6 +209,64 @@ TEST_F(SmbFsTest, SetAttrSizeTimesMode) {
   EXPECT_EQ(client_.stats().requests, before);
 }
 
+// tar -x per file: create, write, chmod, utimensat, and the kernel's time write-back at close. What
+// the server already has costs no round trip; times and READONLY go in one SET_INFO; the reply is
+// computed, not queried; a write in between makes the same times go to the server again.
+TEST_F(SmbFsTest, SetAttrSendsOnlyWhatChanges) {
+  auto [ino, fh] = CreateFile(kRoot, "t");
+  SetAttrRequest mode;
+  mode.set_mode = true;
+  mode.mode = 0640;  // write bits kept: READONLY unchanged
+  uint64_t before = client_.stats().requests;
+  auto st = fs_.SetAttr(ino, fh, mode);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(client_.stats().requests, before);
+  SetAttrRequest times;
+  times.set_mtime = true;
+  times.mtime = {1234567890, 500};
+  times.set_atime = true;
+  times.atime = {1234567000, 0};
+  before = client_.stats().requests;
+  st = fs_.SetAttr(ino, fh, times);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(client_.stats().requests, before + 1);  // one SET_INFO, no QUERY_INFO
+  EXPECT_EQ(st->st_mtim.tv_sec, 1234567890);
+  EXPECT_EQ(st->st_mtim.tv_nsec, 500);
+  before = client_.stats().requests;
+  st = fs_.SetAttr(ino, fh, times);  // the kernel writing back what was just set
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(client_.stats().requests, before);
+  EXPECT_EQ(st->st_mtim.tv_sec, 1234567890);
+  // After a write the server's times may have moved: the same times are sent again.
+  ASSERT_TRUE(WriteSync(fh, 0, "data").ok());
+  before = client_.stats().requests;
+  st = fs_.SetAttr(ino, fh, times);
+  ASSERT_TRUE(st.ok());
+  EXPECT_GT(client_.stats().requests, before);
+  // chmod a-w with new times: one SET_INFO carries both.
+  SetAttrRequest both = times;
+  both.mtime = {1300000000, 0};
+  both.set_mode = true;
+  both.mode = 0444;
+  ASSERT_TRUE(fs_.GetAttr(ino, fh).ok());  // fresh attributes, as the kernel would have
+  before = client_.stats().requests;
+  st = fs_.SetAttr(ino, fh, both);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(client_.stats().requests, before + 1);
+  EXPECT_EQ(st->st_mode & 0777, 0444u);
+  EXPECT_EQ(st->st_mtim.tv_sec, 1300000000);
+  ASSERT_TRUE(fs_.Release(fh).ok());
+  // What the server holds agrees with what was answered.
+  auto info = client_.Stat("t");
+  ASSERT_TRUE(info.ok());
+  EXPECT_TRUE(info->attributes & smb3::kFileAttributeReadonly);
+  auto back = fs_.GetAttr(ino, std::nullopt);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->st_mtim.tv_sec, 1300000000);
+  EXPECT_EQ(back->st_atim.tv_sec, 1234567000);
+  EXPECT_EQ(back->st_size, 4);
+}
+
 TEST_F(SmbFsTest, TimesOfADeletedFileAreAcceptedQuietly) {
   Put(kRoot, "gone", "x");
   const uint64_t ino = fs_.Lookup(kRoot, "gone")->ino;
