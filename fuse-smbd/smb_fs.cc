@@ -55,6 +55,11 @@ void CloseQuietly(smb3::Client& client, const smb3::FileHandle& handle) {
 
 }  // namespace
 
+bool ServerNameOk(std::string_view name) {
+  if (name.empty() || name == "." || name == "..") return false;
+  return name.find('/') == std::string_view::npos && name.find('\0') == std::string_view::npos;
+}
+
 FsOptions FsOptionsFrom(const MountConfig& c) {
   FsOptions o;
   o.root_path = c.prefix_path;
@@ -638,6 +643,13 @@ smb3::Result<std::vector<smb3::DirEntry>> SmbFs::List(const std::string& path) {
   auto list = client_.ListDirectory(path);
   if (!list.ok()) return ToErrno(list.status());
   std::vector<smb3::DirEntry> entries = std::move(list).value();
+  const size_t bad = std::erase_if(entries, [](const smb3::DirEntry& e) { return !ServerNameOk(e.name); });
+  if (bad != 0 && !bad_names_logged_.exchange(true)) {
+    Log(smb3::LogLevel::kWarning,
+        "the server listed %zu name(s) in \"%s\" that cannot be a POSIX file name ('/', NUL, \".\" "
+        "or \"..\"): skipped (logged once)",
+        bad, path.c_str());
+  }
   if (path == options_.root_path) {
     std::erase_if(entries, [](const smb3::DirEntry& e) {
       return std::string_view(e.name).starts_with(kHiddenPrefix);

@@ -94,6 +94,12 @@ struct DirItem {
   uint64_t next_offset = 0;
 };
 
+// Whether a name from the server can stand in a POSIX directory: not empty, not "." or "..", no
+// '/' (it would make a path of one name) and no NUL (it would cut the name short). Entries that
+// fail are left out of listings (logged once): a hostile or broken server cannot make the kernel
+// see a name that escapes its directory.
+bool ServerNameOk(std::string_view name);
+
 // Name prefix of open-unlinked files (see above).
 inline constexpr std::string_view kHiddenPrefix = ".fuse-smbd-deleted-";
 
@@ -179,6 +185,7 @@ class SmbFs {
   HandleTable<OpenDirState> dirs_;
   std::atomic<bool> writeback_{false};
   std::atomic<uint64_t> hidden_counter_{0};
+  std::atomic<bool> bad_names_logged_{false};
 };
 
 }  // namespace fuse_smbd

@@ -489,6 +489,118 @@ TEST_F(SmbFsTest, BadHandles) {
   EXPECT_EQ(ErrnoOf(fs_.ReleaseDir(999)), EBADF);
 }
 
+// A server that lists names no POSIX directory can hold (issue 7 item 6): MemoryClient refuses to
+// create them, so this client adds them to its listings.
+class HostileListingClient final : public smb3::Client {
+ public:
+  explicit HostileListingClient(MemoryClient& inner) : in_(inner) {}
+  std::vector<std::string> extra;  // names added to every listing
+
+  smb3::ConnectionInfo info() const override { return in_.info(); }
+  smb3::ClientStats stats() const override { return in_.stats(); }
+  smb3::Result<smb3::OpenResult> Open(std::string_view p, const smb3::OpenOptions& o) override {
+    return in_.Open(p, o);
+  }
+  smb3::Status Close(const smb3::FileHandle& f, smb3::FileInfo* i) override { return in_.Close(f, i); }
+  smb3::Result<size_t> Read(const smb3::FileHandle& f, uint64_t o, std::span<uint8_t> d) override {
+    return in_.Read(f, o, d);
+  }
+  smb3::Result<size_t> Write(const smb3::FileHandle& f, uint64_t o,
+                             std::span<const uint8_t> s) override {
+    return in_.Write(f, o, s);
+  }
+  void ReadAsync(const smb3::FileHandle& f, uint64_t o, std::span<uint8_t> d,
+                 smb3::IoCallback cb) override {
+    in_.ReadAsync(f, o, d, std::move(cb));
+  }
+  void WriteAsync(const smb3::FileHandle& f, uint64_t o, std::span<const uint8_t> s,
+                  smb3::IoCallback cb) override {
+    in_.WriteAsync(f, o, s, std::move(cb));
+  }
+  smb3::Status Flush(const smb3::FileHandle& f) override { return in_.Flush(f); }
+  smb3::Result<smb3::FileInfo> QueryInfo(const smb3::FileHandle& f) override { return in_.QueryInfo(f); }
+  smb3::Result<smb3::FileInfo> Stat(std::string_view p) override { return in_.Stat(p); }
+  smb3::Result<std::vector<smb3::DirEntry>> ListDirectory(std::string_view p) override {
+    auto list = in_.ListDirectory(p);
+    if (!list.ok()) return list;
+    for (const std::string& name : extra) {
+      smb3::DirEntry e;
+      e.name = name;
+      e.info.file_id = 0x7777;
+      e.info.end_of_file = 1;
+      list->push_back(e);
+    }
+    return list;
+  }
+  smb3::Status SetEndOfFile(const smb3::FileHandle& f, uint64_t n) override { return in_.SetEndOfFile(f, n); }
+  smb3::Status SetBasicInfo(const smb3::FileHandle& f, smb3::FileTime c, smb3::FileTime a,
+                            smb3::FileTime w, smb3::FileTime ch, uint32_t at) override {
+    return in_.SetBasicInfo(f, c, a, w, ch, at);
+  }
+  smb3::Status Rename(const smb3::FileHandle& f, std::string_view p, bool r) override {
+    return in_.Rename(f, p, r);
+  }
+  smb3::Status SetDeleteOnClose(const smb3::FileHandle& f, bool on) override {
+    return in_.SetDeleteOnClose(f, on);
+  }
+  smb3::Status SetAllocationSize(const smb3::FileHandle& f, uint64_t n) override {
+    return in_.SetAllocationSize(f, n);
+  }
+  smb3::Status Mkdir(std::string_view p) override { return in_.Mkdir(p); }
+  smb3::Status Rmdir(std::string_view p) override { return in_.Rmdir(p); }
+  smb3::Status Unlink(std::string_view p) override { return in_.Unlink(p); }
+  smb3::Status RenamePath(std::string_view a, std::string_view b, bool r) override {
+    return in_.RenamePath(a, b, r);
+  }
+  smb3::Result<smb3::FsInfo> StatFs() override { return in_.StatFs(); }
+  smb3::Status Echo() override { return in_.Echo(); }
+  smb3::Result<std::vector<smb3::NetworkInterface>> QueryNetworkInterfaces() override {
+    return in_.QueryNetworkInterfaces();
+  }
+  void Disconnect() override { in_.Disconnect(); }
+
+ private:
+  MemoryClient& in_;
+};
+
+TEST(ServerNames, OnlyNamesAPosixDirectoryCanHold) {
+  EXPECT_TRUE(ServerNameOk("a"));
+  EXPECT_TRUE(ServerNameOk("..."));
+  EXPECT_TRUE(ServerNameOk(".hidden"));
+  EXPECT_FALSE(ServerNameOk(""));
+  EXPECT_FALSE(ServerNameOk("."));
+  EXPECT_FALSE(ServerNameOk(".."));
+  EXPECT_FALSE(ServerNameOk("a/b"));
+  EXPECT_FALSE(ServerNameOk("/"));
+  EXPECT_FALSE(ServerNameOk(std::string_view("a\0b", 3)));
+}
+
+TEST(ServerNames, BadNamesFromTheServerAreSkippedInReaddirAndReaddirplus) {
+  MemoryClient memory;
+  HostileListingClient client(memory);
+  client.extra = {"..", ".", "../../etc", "x/y", std::string("nul\0cut", 7), "", "fine"};
+  SmbFs fs(client, FsOptions{});
+  ASSERT_TRUE(memory.Mkdir("d").ok());
+  auto d = fs.Lookup(InodeTable::kRootIno, "d");
+  ASSERT_TRUE(d.ok());
+  for (bool plus : {false, true}) {
+    auto dh = fs.OpenDir(d->ino);
+    ASSERT_TRUE(dh.ok());
+    std::vector<std::string> names;
+    ASSERT_TRUE(fs.ReadDir(*dh, 0, plus, [&](const DirItem& it) {
+                    names.emplace_back(it.name);
+                    return true;
+                  }).ok());
+    ASSERT_TRUE(fs.ReleaseDir(*dh).ok());
+    // Our own "." and ".." first, then the one acceptable name the server sent.
+    EXPECT_EQ(names, (std::vector<std::string>{".", "..", "fine"})) << "plus=" << plus;
+  }
+  // No inode was made for a rejected name; the accepted one got one through readdirplus.
+  EXPECT_FALSE(fs.inodes().Find("d/x/y").has_value());
+  EXPECT_FALSE(fs.inodes().Find("d/../../etc").has_value());
+  EXPECT_TRUE(fs.inodes().Find("d/fine").has_value());
+}
+
 class SmallShare : public SmbFsTest {
  protected:
   SmallShare() : SmbFsTest(MemoryClient::Options{.capacity_bytes = 2 << 20}) {}
