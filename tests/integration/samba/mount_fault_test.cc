@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// The mounted file system under network faults: fuse-smbd mounts a real Samba share through
+// tests/support/fault_proxy, and dd and fio run through the mount while the proxy cuts the
+// connection. The data must come out whole (sha256 equal, fio verify with 0 mismatches).
+//
+// Needs the fuse-smbd binary (a build with SMB3_BUILD_FUSE=ON; found next to this test binary in
+// the build tree, or named by $FUSE_SMBD_BIN), /dev/fuse, fusermount3 and fio. Without the binary
+// the tests say so and skip: the fuse tier is where it is required.
+// SMB3_FAULT_DD_MIB sets the dd size (default 256).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "support/fault_proxy.h"
+#include "support/samba_server.h"
+
+namespace smb3 {
+namespace {
+
+namespace fs = std::filesystem;
+using test::FaultProxy;
+using test::RunCommand;
+using test::SambaOptions;
+using test::SambaServer;
+using Dir = FaultProxy::Direction;
+
+constexpr uint64_t kMiB = 1024 * 1024;
+
+std::string FuseSmbdBinary() {
+  if (const char* env = std::getenv("FUSE_SMBD_BIN")) return env;
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  // <build>/tests/integration/samba/samba_integration_test -> <build>/fuse-smbd/fuse-smbd
+  fs::path bin = self.parent_path().parent_path().parent_path().parent_path() / "fuse-smbd" / "fuse-smbd";
+  return fs::exists(bin) ? bin.string() : std::string();
+}
+
+std::string Sha256(const std::string& path) {
+  auto r = RunCommand({"sha256sum", path}, {.timeout = std::chrono::minutes(5)});
+  EXPECT_TRUE(r.ok()) << r.output;
+  return r.output.substr(0, 64);
+}
+
+// A Samba share granting durable handles, a proxy in front of it, and fuse-smbd mounted through
+// the proxy.
+class MountFault : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    bin_ = FuseSmbdBinary();
+    if (bin_.empty())
+      GTEST_SKIP() << "fuse-smbd is not built here (configure with -DSMB3_BUILD_FUSE=ON or set FUSE_SMBD_BIN)";
+    if (access("/dev/fuse", R_OK | W_OK) != 0) GTEST_SKIP() << "/dev/fuse is absent";
+    SambaOptions so;
+    so.global = {"durable handles = yes", "kernel oplocks = no", "kernel share modes = no",
+                 "posix locking = no"};
+    std::string error;
+    samba_ = SambaServer::Start(so, &error);
+    ASSERT_TRUE(samba_) << error;
+    proxy_ = FaultProxy::Start(samba_->host(), samba_->port(), &error);
+    ASSERT_TRUE(proxy_) << error;
+    work_ = samba_->dir() / "work";
+    mnt_ = samba_->dir() / "mnt";
+    fs::create_directories(work_);
+    fs::create_directories(mnt_);
+    std::string source = "//127.0.0.1:" + std::to_string(proxy_->port()) + "/" + samba_->share();
+    auto r = RunCommand({bin_, source, mnt_.string(), "-o",
+                         "credentials=" + samba_->credentials_path().string()});
+    ASSERT_TRUE(r.ok()) << "mount failed: " << r.output;
+    mounted_ = true;
+  }
+
+  void TearDown() override {
+    if (mounted_) {
+      auto r = RunCommand({"fusermount3", "-u", mnt_.string()});
+      if (!r.ok()) (void)RunCommand({"fusermount3", "-u", "-z", mnt_.string()});
+    }
+  }
+
+  // Cuts the connection `cuts` times, one every `every` bytes in `dir`, while `running`.
+  std::thread Cutter(Dir dir, uint64_t every, uint64_t cuts, std::atomic<bool>& running) {
+    return std::thread([this, dir, every, cuts, &running] {
+      std::mt19937 rng(3);
+      uint64_t base = proxy_->counters().cuts;
+      while (running && proxy_->counters().cuts - base < cuts) {
+        uint64_t before = proxy_->counters().cuts;
+        proxy_->CutAfter(dir, every / 2 + rng() % every);
+        while (running && proxy_->counters().cuts == before)
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    });
+  }
+
+  std::string bin_;
+  std::unique_ptr<SambaServer> samba_;
+  std::unique_ptr<FaultProxy> proxy_;
+  fs::path work_, mnt_;
+  bool mounted_ = false;
+};
+
+uint64_t DdMiB() {
+  const char* v = std::getenv("SMB3_FAULT_DD_MIB");
+  uint64_t mib = v ? std::strtoull(v, nullptr, 10) : 0;
+  return mib ? mib : 256;
+}
+
+TEST_F(MountFault, DdThroughMountSurvivesCuts) {
+  const uint64_t mib = DdMiB();
+  const std::string src = (work_ / "src").string();
+  auto gen = RunCommand({"dd", "if=/dev/urandom", "of=" + src, "bs=1M", "count=" + std::to_string(mib),
+                         "status=none"});
+  ASSERT_TRUE(gen.ok()) << gen.output;
+  const std::string want = Sha256(src);
+
+  std::atomic<bool> running{true};
+  // 10 cuts spread over the upload (client->server bytes).
+  std::thread cutter = Cutter(Dir::kClientToServer, mib * kMiB / 11, 10, running);
+  auto dd = RunCommand({"dd", "if=" + src, "of=" + (mnt_ / "big").string(), "bs=1M", "conv=fsync",
+                        "status=none"},
+                       {.timeout = std::chrono::minutes(10)});
+  running = false;
+  cutter.join();
+  ASSERT_TRUE(dd.ok()) << "dd through the mount failed under cuts: " << dd.output;
+  uint64_t cuts_in = proxy_->counters().cuts;
+  EXPECT_GE(cuts_in, 5u) << "the copy ended before most cuts fired";
+
+  EXPECT_EQ(Sha256((samba_->share_path() / "big").string()), want) << "the server's copy differs";
+  // Read back through the mount (O_DIRECT: from the server, not the page cache) under cuts too.
+  running = true;
+  cutter = Cutter(Dir::kServerToClient, mib * kMiB / 6, 5, running);
+  auto back = RunCommand({"dd", "if=" + (mnt_ / "big").string(), "of=" + (work_ / "back").string(),
+                          "bs=1M", "iflag=direct", "status=none"},
+                         {.timeout = std::chrono::minutes(10)});
+  running = false;
+  cutter.join();
+  ASSERT_TRUE(back.ok()) << back.output;
+  EXPECT_EQ(Sha256((work_ / "back").string()), want) << "the read-back differs";
+  std::printf("[ numbers ] dd %llu MiB in and out through the mount: %llu cuts survived, sha256 equal\n",
+              static_cast<unsigned long long>(mib),
+              static_cast<unsigned long long>(proxy_->counters().cuts));
+}
+
+TEST_F(MountFault, FioVerifyThroughMountWhileCutting) {
+  if (RunCommand({"fio", "--version"}).exit_code != 0) GTEST_SKIP() << "fio is not installed";
+  std::atomic<bool> running{true};
+  std::thread cutter = Cutter(Dir::kClientToServer, 24 * kMiB, 8, running);
+  // Sequential and random writes, 4 jobs, each verified with crc32c after writing.
+  auto fio = RunCommand({"fio", "--directory=" + mnt_.string(), "--ioengine=psync", "--direct=1",
+                         "--verify=crc32c", "--do_verify=1", "--verify_fatal=1", "--end_fsync=1",
+                         "--numjobs=2", "--group_reporting", "--output-format=terse",
+                         "--name=seq", "--rw=write", "--bs=1M", "--size=48M",
+                         "--name=rand", "--rw=randwrite", "--bs=64k", "--size=32M"},
+                        {.timeout = std::chrono::minutes(10)});
+  running = false;
+  cutter.join();
+  EXPECT_TRUE(fio.ok()) << "fio failed (exit " << fio.exit_code << "):\n" << fio.output;
+  EXPECT_EQ(fio.output.find("verify"), std::string::npos) << fio.output;
+  EXPECT_GE(proxy_->counters().cuts, 1u);
+  std::printf("[ numbers ] fio verify crc32c (seq 2x48 MiB + rand 2x32 MiB) through the mount: %llu cuts, 0 mismatches\n",
+              static_cast<unsigned long long>(proxy_->counters().cuts));
+}
+
+}  // namespace
+}  // namespace smb3
