@@ -396,5 +396,35 @@ TEST(Reconnect, GivesUpAfterReconnectTimeout) {
   EXPECT_EQ(c->stats().reconnects, 0u);
 }
 
+// Security is never weaker after a reconnect: the first session was signed because the server
+// required it; the server that answers after the break (same address and port) no longer does.
+// The client refuses to continue unsigned: kSecurity, and it stays down.
+TEST(Reconnect, NeverSettlesForWeakerSigning) {
+  SambaOptions strict = DurableSamba();
+  strict.signing = "mandatory";
+  auto s1 = StartOrDie(strict);
+  ASSERT_TRUE(s1);
+  auto o = OptionsFor(*s1, s1->port());
+  o.reconnect_timeout = std::chrono::seconds(20);
+  auto c = ConnectOrDie(o);
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->info().signing_required);
+  ASSERT_TRUE(c->Stat("").ok());
+  const uint16_t port = s1->port();
+  std::string error;
+  ASSERT_TRUE(s1->Stop(&error)) << error;
+  SambaOptions lax = DurableSamba();
+  lax.signing = "auto";
+  lax.port = port;
+  auto s2 = StartOrDie(lax);
+  ASSERT_TRUE(s2);
+  auto st = c->Stat("");
+  ASSERT_FALSE(st.ok());
+  EXPECT_TRUE(st.status().Is(Code::kSecurity)) << st.status().ToString();
+  EXPECT_EQ(c->stats().reconnects, 0u);
+  // Stays down: no later call gets through unsigned either.
+  EXPECT_TRUE(c->Stat("").status().Is(Code::kSecurity));
+}
+
 }  // namespace
 }  // namespace smb3
