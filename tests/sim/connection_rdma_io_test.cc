@@ -8,11 +8,13 @@
 #include <gtest/gtest.h>
 
 #include <numeric>
+#include <string>
 
 #include "client/rdma_io.h"
 #include "connection_fixture.h"
 #include "smb2/read.h"
 #include "smb2/write.h"
+#include "smb3/log.h"
 #include "support/fake_rdma_channel.h"
 
 namespace smb3::test {
@@ -94,7 +96,8 @@ class RdmaIoSim : public ConnectionSim {
     return t;
   }
 
-  // A WRITE as ClientImpl::WriteAsync sends it; `count` receives the server's Count.
+  // A WRITE as ClientImpl::WriteAsync sends it; `out` gets the response, or the error of its Count;
+  // `kept` (if given) a reference to the transfer. Whether the data went by RDMA.
   bool SubmitWrite(ByteView data, Outcome& out, std::shared_ptr<RdmaTransfer>* kept = nullptr,
                    bool signing = false) {
     std::shared_ptr<RdmaTransfer> t = path_.Begin(*wire_, data.size(), false, signing, false);
@@ -319,6 +322,24 @@ TEST_F(RdmaIoSim, SigningOrEncryptionSendsTheDataInline) {
   ASSERT_TRUE(out.result().ok());
   EXPECT_EQ(out.result()->data.size(), 65536u);
   EXPECT_EQ(channel_->in_use(), 0u);
+}
+
+TEST_F(RdmaIoSim, SigningForcingInlineIsSaidOnceInTheLog) {
+  Start();
+  std::mutex mu;
+  std::vector<std::string> lines;
+  const LogLevel level = GetLogLevel();
+  SetLogLevel(LogLevel::kInfo);
+  SetLogSink([&](LogLevel, std::string_view m) {
+    std::lock_guard lock(mu);
+    if (m.find("inline, not by RDMA") != std::string_view::npos) lines.emplace_back(m);
+  });
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(path_.Begin(*wire_, 65536, true, true, false), nullptr);
+  SetLogSink(nullptr);
+  SetLogLevel(level);
+  std::lock_guard lock(mu);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_NE(lines[0].find("signing required"), std::string::npos) << lines[0];
 }
 
 TEST_F(RdmaIoSim, SmallAndOversizedIoGoesInline) {
