@@ -81,7 +81,8 @@ Result<RdmaReadPiece> TakeRdmaReadData(std::shared_ptr<RdmaTransfer> transfer, B
 
 Status EncodeReadFor(Request& r, smb2::ReadRequest rr, const RdmaTransfer* transfer) {
   if (transfer) {
-    if (rr.length != transfer->length()) return Status::Invalid("read: length differs from RDMA buffer");
+    if (rr.length != transfer->length())
+      return Status::Invalid("read: length differs from RDMA buffer");
     transfer->Describe(rr);
   }
   // [MS-SMB2] 3.2.4.6: CreditCharge = 1 + (Length - 1) / 65536, for the bytes the server returns
@@ -116,8 +117,7 @@ Status EncodeWriteFor(Request& r, smb2::WriteRequest wr, ByteView data,
 }
 
 Result<RdmaReadPiece> ReadResponseData(const Response& response, size_t length,
-                                       std::shared_ptr<RdmaTransfer> transfer,
-                                       RdmaDataPath& path) {
+                                       std::shared_ptr<RdmaTransfer> transfer, RdmaDataPath& path) {
   if (transfer) {
     SMB3_ASSIGN_OR_RETURN(RdmaReadPiece piece,
                           TakeRdmaReadData(std::move(transfer), response.message));
@@ -175,14 +175,13 @@ std::shared_ptr<RdmaTransfer> RdmaDataPath::Begin(transport::Transport& transpor
 }
 
 void RdmaDataPath::CountRdma(bool server_writes, uint64_t bytes) {
-  (server_writes ? bytes_rdma_write_ : bytes_rdma_read_).fetch_add(bytes,
-                                                                   std::memory_order_relaxed);
+  (server_writes ? bytes_rdma_write_ : bytes_rdma_read_)
+      .fetch_add(bytes, std::memory_order_relaxed);
 }
 
 void RdmaDataPath::FillStats(transport::Transport* transport, bool signing, bool encryption,
                              ClientStats& s) const {
-  std::shared_ptr<transport::RdmaChannel> channel =
-      transport ? transport->rdma_channel() : nullptr;
+  std::shared_ptr<transport::RdmaChannel> channel = transport ? transport->rdma_channel() : nullptr;
   s.bytes_rdma_write = bytes_rdma_write_.load(std::memory_order_relaxed);
   s.bytes_rdma_read = bytes_rdma_read_.load(std::memory_order_relaxed);
   const uint64_t all = s.bytes_read + s.bytes_written;
@@ -202,8 +201,8 @@ void RdmaDataPath::FillStats(transport::Transport* transport, bool signing, bool
   }
 }
 
-std::shared_ptr<RdmaTransfer> ClientImpl::RdmaFor(Connection* c, size_t length,
-                                                 bool server_writes, const Request& r) {
+std::shared_ptr<RdmaTransfer> ClientImpl::RdmaFor(Connection* c, size_t length, bool server_writes,
+                                                  const Request& r) {
   if (!c) return nullptr;
   // [MS-SMB2] 3.2.4.6 / 3.2.4.7: Session.SigningRequired or EncryptData (or a tree or request that
   // demands either) keeps the data inline.

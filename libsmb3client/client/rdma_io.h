@@ -96,8 +96,7 @@ Status EncodeWriteFor(Request& r, smb2::WriteRequest wr, ByteView data,
 // views into the message (owner: the response's) when inline, else TakeRdmaReadData; RDMA bytes
 // are counted into `path`. Errors (kProtocol): a malformed response, more data than asked.
 Result<RdmaReadPiece> ReadResponseData(const Response& response, size_t length,
-                                       std::shared_ptr<RdmaTransfer> transfer,
-                                       RdmaDataPath& path);
+                                       std::shared_ptr<RdmaTransfer> transfer, RdmaDataPath& path);
 // The Count of a successful WRITE response to a request of `length` bytes ([MS-SMB2] 3.2.5.12);
 // RDMA bytes are counted into `path`. The caller drops `transfer` afterwards. Errors (kProtocol):
 // a malformed response, a count above `length`.

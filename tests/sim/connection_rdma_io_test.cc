@@ -344,7 +344,7 @@ TEST_F(RdmaIoSim, SigningForcingInlineIsSaidOnceInTheLog) {
 
 TEST_F(RdmaIoSim, SmallAndOversizedIoGoesInline) {
   Start(/*max_io=*/65536);
-  EXPECT_EQ(path_.Begin(*wire_, 4096, true, false, false), nullptr);  // at the threshold
+  EXPECT_EQ(path_.Begin(*wire_, 4096, true, false, false), nullptr);   // at the threshold
   EXPECT_EQ(path_.Begin(*wire_, 65537, true, false, false), nullptr);  // above max_io_size
   EXPECT_NE(path_.Begin(*wire_, 4097, true, false, false), nullptr);
   EXPECT_EQ(channel_->in_use(), 0u);  // the transfer above was dropped at once: released

@@ -156,8 +156,8 @@ TEST_P(SmbDirectRdmaIo, ReadByRdmaWriteAndWriteByRdmaRead) {
   ASSERT_TRUE(req.has_value());
   auto f = ParseReadRequestChannel(*req);
   ASSERT_TRUE(f.ok()) << f.status().ToString();
-  EXPECT_EQ(f->channel, GetParam() ? smb2::SMB2_CHANNEL_RDMA_V1_INVALIDATE
-                                   : smb2::SMB2_CHANNEL_RDMA_V1);
+  EXPECT_EQ(f->channel,
+            GetParam() ? smb2::SMB2_CHANNEL_RDMA_V1_INVALIDATE : smb2::SMB2_CHANNEL_RDMA_V1);
   ASSERT_EQ(f->descriptors.size(), 1u);
   EXPECT_EQ(f->descriptors[0].length, 65536u);
   const smb2::BufferDescriptorV1 read_window = f->descriptors[0];
@@ -169,8 +169,9 @@ TEST_P(SmbDirectRdmaIo, ReadByRdmaWriteAndWriteByRdmaRead) {
   EXPECT_TRUE(written->ok()) << rdma::WcStatusName(written->wc_status);
   ResponseOptions grant;
   grant.credits = 32;
-  ASSERT_TRUE(peer_->SendData(RdmaReadResponse(req->header, 65536, grant), 0, 0, std::nullopt,
-                              InvalidateKey(*f))
+  ASSERT_TRUE(peer_
+                  ->SendData(RdmaReadResponse(req->header, 65536, grant), 0, 0, std::nullopt,
+                             InvalidateKey(*f))
                   .ok());
   auto read_future = read_done.get_future();
   auto read = Await(read_future);
@@ -217,9 +218,9 @@ TEST_P(SmbDirectRdmaIo, ReadByRdmaWriteAndWriteByRdmaRead) {
   EXPECT_EQ(read_event->kind, rdma::Event::Kind::kRdmaRead);
   EXPECT_TRUE(read_event->ok()) << rdma::WcStatusName(read_event->wc_status);
   EXPECT_EQ(pulled, payload);
-  ASSERT_TRUE(peer_->SendData(WriteResponse(req->header, 100000), 0, 0, std::nullopt,
-                              InvalidateKey(*f))
-                  .ok());
+  ASSERT_TRUE(
+      peer_->SendData(WriteResponse(req->header, 100000), 0, 0, std::nullopt, InvalidateKey(*f))
+          .ok());
   auto write_future = write_done.get_future();
   auto written_count = Await(write_future);
   ASSERT_TRUE(written_count.has_value());

@@ -158,13 +158,13 @@ std::vector<uint8_t> RdmaReadResponse(const smb2::Header& request, uint32_t data
                                       const ResponseOptions& options) {
   std::vector<uint8_t> m = ResponseHeader(request, options);
   ByteWriter w(m);
-  w.U16(17);    // StructureSize
-  w.U8(0x50);   // DataOffset
-  w.U8(0);      // Reserved
-  w.U32(0);     // DataLength: the data went through the channel
+  w.U16(17);   // StructureSize
+  w.U8(0x50);  // DataOffset
+  w.U8(0);     // Reserved
+  w.U32(0);    // DataLength: the data went through the channel
   w.U32(data_remaining);
-  w.U32(0);     // Flags
-  w.U8(0);      // the Buffer is never empty
+  w.U32(0);  // Flags
+  w.U8(0);   // the Buffer is never empty
   return m;
 }
 

@@ -45,9 +45,9 @@ class FakeRdmaChannel final : public transport::RdmaChannel {
   // The connection is gone: Acquire fails with kDisconnected; held buffers stay valid.
   void Disconnect();
 
-  size_t in_use() const;     // buffers acquired and not released
-  uint64_t released() const; // Release calls that returned a buffer
-  uint64_t refused() const;  // PeerWrite/PeerRead calls refused
+  size_t in_use() const;      // buffers acquired and not released
+  uint64_t released() const;  // Release calls that returned a buffer
+  uint64_t refused() const;   // PeerWrite/PeerRead calls refused
 
  private:
   struct Slot {

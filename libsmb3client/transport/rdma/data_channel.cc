@@ -59,8 +59,7 @@ Result<std::shared_ptr<DataChannel>> DataChannel::Create(Endpoint& endpoint,
   // [MS-SMBD] 3.1.5.7: no single RDMA transfer exceeds the negotiated MaxReadWriteSize.
   const size_t max_io = std::min({buffer_size, registrar->buffer_size(), max_read_write_size,
                                   static_cast<size_t>(UINT32_MAX)});
-  std::shared_ptr<DataChannel> channel(
-      new DataChannel(endpoint_mu, std::move(registrar), max_io));
+  std::shared_ptr<DataChannel> channel(new DataChannel(endpoint_mu, std::move(registrar), max_io));
   channel->handles_.assign(count, 0);
   return channel;
 }
@@ -114,9 +113,9 @@ Result<RdmaIoBuffer> DataChannel::Acquire(size_t length, bool server_writes) {
   // [MS-SMB2] 3.2.4.6 / 3.2.4.7: the server RDMA-WRITEs a READ's data into the buffer and
   // RDMA-READs a WRITE's data from it; [MS-SMBD] 3.1.4.3: only the permission that I/O needs is
   // enabled, for exactly `length` bytes.
-  Result<RemoteWindow> window = registrar_->Expose(
-      *buffer, static_cast<uint32_t>(length),
-      server_writes ? Access::kRemoteWrite : Access::kRemoteRead);
+  Result<RemoteWindow> window =
+      registrar_->Expose(*buffer, static_cast<uint32_t>(length),
+                         server_writes ? Access::kRemoteWrite : Access::kRemoteRead);
   if (!window.ok()) {
     (void)registrar_->Release(*buffer);  // never exposed: free at once, or retired
     return window.status();

@@ -2,8 +2,6 @@
 // The data channel on the software device: a buffer is exposed to the peer with exactly the right
 // it needs for one I/O, dies with the I/O (remotely or locally invalidated), survives Detach while
 // held, and is shared safely by threads that Acquire and Release while the loop thread pumps.
-#include "transport/rdma/data_channel.h"
-
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -13,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "transport/rdma/data_channel.h"
 #include "transport/softrdma/fabric.h"
 
 namespace smb3::transport::rdma {
@@ -99,16 +98,15 @@ class DataChannelTest : public ::testing::TestWithParam<bool> {
 
 TEST_P(DataChannelTest, DescribesTheMechanismAndLimits) {
   EXPECT_EQ(channel_->max_io_size(), 6000u);  // min(buffer, MaxReadWriteSize)
-  EXPECT_STREQ(channel_->mechanism(), WindowMechanismName(GetParam()
-                                                              ? WindowMechanism::kMemoryWindow
-                                                              : WindowMechanism::kRegisterPerIo));
+  EXPECT_STREQ(channel_->mechanism(),
+               WindowMechanismName(GetParam() ? WindowMechanism::kMemoryWindow
+                                              : WindowMechanism::kRegisterPerIo));
   EXPECT_TRUE(channel_->Acquire(0, true).status().Is(Code::kInvalidArgument));
   EXPECT_TRUE(channel_->Acquire(6001, true).status().Is(Code::kInvalidArgument));
   std::mutex other;
-  EXPECT_TRUE(DataChannel::Create(*client_, other, 8192, 0, 6000).status().Is(
-      Code::kInvalidArgument));
-  EXPECT_TRUE(DataChannel::Create(*client_, other, 8192, 1, 0).status().Is(
-      Code::kInvalidArgument));
+  EXPECT_TRUE(
+      DataChannel::Create(*client_, other, 8192, 0, 6000).status().Is(Code::kInvalidArgument));
+  EXPECT_TRUE(DataChannel::Create(*client_, other, 8192, 1, 0).status().Is(Code::kInvalidArgument));
 }
 
 TEST_P(DataChannelTest, PeerWritesTheReadDataAndReadsTheWriteData) {
@@ -133,8 +131,7 @@ TEST_P(DataChannelTest, PeerReadsTheWriteDataOnlyWithinTheDescriptor) {
   std::memcpy(out->memory.data(), "payload of a WRITE", 18);
   Pump();
   EXPECT_EQ(ServerRdma(false, *out, 4100), WcStatus::kSuccess);
-  EXPECT_EQ(std::string(server_memory_.begin(), server_memory_.begin() + 18),
-            "payload of a WRITE");
+  EXPECT_EQ(std::string(server_memory_.begin(), server_memory_.begin() + 18), "payload of a WRITE");
   EXPECT_EQ(ServerRdma(false, *out, 4101), WcStatus::kRemoteAccess);  // past the descriptor
 }
 
