@@ -247,6 +247,38 @@ TEST_F(RdmaIoSim, WriteSendsOnlyTheDescriptorAndTheServerReadsTheData) {
   EXPECT_EQ(s.rdma_writes, 1u);
 }
 
+// A caller whose data already sits in the registered buffer (it filled memory() itself) sends it
+// without a copy: what the server pulls is that memory.
+TEST_F(RdmaIoSim, WriteFromTheRegisteredBufferItselfIsNotCopied) {
+  Start();
+  std::shared_ptr<RdmaTransfer> t = path_.Begin(*wire_, 20000, false, false, false);
+  ASSERT_NE(t, nullptr);
+  const auto data = Pattern(20000, 8);
+  std::copy(data.begin(), data.end(), t->memory().begin());
+  Request r = client::NewRequest(smb2::SMB2_WRITE);
+  ASSERT_TRUE(EncodeWriteFor(r, smb2::WriteRequest{}, t->memory(), t.get()).ok());
+  EXPECT_TRUE(r.payload.empty());
+  Outcome out;
+  CloseAtExit close(conn_);
+  conn_->Submit(std::move(r), out.Callback());
+  ClientRequest req = NextSingle();
+  auto f = ParseWriteRequestChannel(req);
+  ASSERT_TRUE(f.ok() && f->descriptors.size() == 1);
+  auto pulled = channel_->PeerRead(f->descriptors[0]);
+  ASSERT_TRUE(pulled.ok());
+  EXPECT_EQ(*pulled, data);
+  ASSERT_TRUE(server_->Reply({WriteResponse(req.header, 20000)}).ok());
+  ASSERT_TRUE(out.Wait());
+  t.reset();
+  EXPECT_EQ(channel_->in_use(), 0u);
+  // A span of the wrong length is refused rather than sent short.
+  std::shared_ptr<RdmaTransfer> u = path_.Begin(*wire_, 8192, false, false, false);
+  ASSERT_NE(u, nullptr);
+  Request r2 = client::NewRequest(smb2::SMB2_WRITE);
+  EXPECT_TRUE(EncodeWriteFor(r2, smb2::WriteRequest{}, ByteView(data).first(8000), u.get())
+                  .Is(Code::kInvalidArgument));
+}
+
 TEST_F(RdmaIoSim, WriteCountAboveTheDataIsRejectedAndTheBufferReleased) {
   Start();
   Outcome out;
