@@ -204,7 +204,10 @@ void OpInit(void* userdata, fuse_conn_info* conn) {
   drop(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);  // never helped here
   drop(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);  // the kernel keeps locks local
   drop(FUSE_CAP_EXPORT_SUPPORT);
-  if (impl->config.cache != CacheMode::kNone && !impl->config.read_only) {
+  // The writeback cache makes the kernel keep its own size and mtime of a cached file and ignore
+  // the server's (fuse_change_attributes): another client's change of size would stay unseen, which
+  // close-to-open consistency (cache=strict) cannot accept.
+  if (impl->config.cache == CacheMode::kLoose && !impl->config.read_only) {
     want(FUSE_CAP_WRITEBACK_CACHE);
   } else {
     drop(FUSE_CAP_WRITEBACK_CACHE);

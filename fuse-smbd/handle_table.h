@@ -68,6 +68,18 @@ class HandleTable {
     }
     return nullptr;
   }
+  // A state with `ino` for which `preferred(state)` holds if there is one, else any with `ino`.
+  template <class Pred>
+  std::shared_ptr<State> FindByIno(uint64_t ino, Pred preferred) const {
+    std::lock_guard lock(mu_);
+    std::shared_ptr<State> any;
+    for (const auto& [fh, state] : map_) {
+      if (state->ino != ino) continue;
+      if (preferred(*state)) return state;
+      if (!any) any = state;
+    }
+    return any;
+  }
   std::vector<std::shared_ptr<State>> TakeAll() {
     std::lock_guard lock(mu_);
     std::vector<std::shared_ptr<State>> all;

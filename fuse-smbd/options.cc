@@ -530,6 +530,9 @@ ConfigStatus FinishConfig(MountConfig* config, const Env& env) {
   if (config->memory_prefault && (config->backend != Backend::kMemory || config->memory_size == 0)) {
     return Error("prefault needs backend=memory and memsize=SIZE");
   }
+  if (config->backend == Backend::kMemory && client.rdma == smb3::RdmaPolicy::kYes) {
+    return Error("rdma=yes: the memory backend has no transport, so no SMB Direct either");
+  }
   if (config->mountpoint.empty()) return Error("no mount point given");
   return std::nullopt;
 }

@@ -24,8 +24,9 @@ namespace fuse_smbd {
 enum class Backend : uint8_t { kSmb, kMemory };
 
 // Meaning as for mount.cifs (see man/fuse-smbd.8): strict keeps file data cached across opens only
-// while the file's size and mtime are unchanged; loose keeps it regardless; none bypasses the page
-// cache (direct I/O).
+// while the file's size and mtime are unchanged, and writes through; loose keeps it regardless and
+// adds the kernel's writeback cache (which then owns cached files' sizes and mtimes); none bypasses
+// the page cache (direct I/O).
 enum class CacheMode : uint8_t { kStrict, kLoose, kNone };
 
 struct MountConfig {

@@ -222,7 +222,13 @@ smb3::Result<struct stat> SmbFs::SetAttr(uint64_t ino, std::optional<uint64_t> f
   smb3::FileHandle handle;
   std::shared_ptr<OpenFileState> state;
   if (fh) state = files_.Get(*fh);
-  if (!state && inodes_.IsUnlinked(ino)) state = files_.FindByIno(ino);
+  // utimensat(2) and chmod(2) by path come without a handle. If this mount has the file open,
+  // change it through that handle, a writable one first: SMB servers move the write time when a
+  // handle that wrote closes unless the time was set through that same handle (cp -a, tar -x
+  // without the writeback cache would lose their mtimes otherwise).
+  if (!state) {
+    state = files_.FindByIno(ino, [](const OpenFileState& f) { return f.writable; });
+  }
   if (!state && inodes_.IsUnlinked(ino) && !req.set_size && !req.set_mode) {
     // The kernel writing back the times of a file already deleted: nothing left to update.
     if (auto info = inodes_.RecentInfo(ino, 1e9, true)) return MakeStat(ino, *info);

@@ -20,8 +20,8 @@
 //  - rename(2) over an empty directory removes it first (SMB refuses to replace a directory);
 //    RENAME_NOREPLACE maps to a rename without ReplaceIfExists; RENAME_EXCHANGE is EINVAL.
 //  - Caches: attribute and entry replies carry actimeo; cache=strict keeps file data cached across
-//    opens only while size and mtime are unchanged (close-to-open), cache=loose always, cache=none
-//    never (direct I/O).
+//    opens only while size and mtime are unchanged (close-to-open) and writes through, cache=loose
+//    keeps it always and adds the kernel's writeback cache, cache=none never caches (direct I/O).
 //  - New directories: for actimeo after this mount created a directory, a lookup of a name in it
 //    that this mount did not create there is answered "no such file" without asking the server
 //    (tar -x and cp -a look up every name before creating it); the staleness is that of a

@@ -245,6 +245,8 @@ TEST(MountOptions, MemoryBackend) {
   EXPECT_EQ(c.memory_size, 64ull << 20);
   EXPECT_EQ(c.workers, 0u);  // memory calls are cheap: serve them in the loop
   EXPECT_EQ(Parsed("backend=memory,workers=2", "m").workers, 2u);
+  EXPECT_NE(ErrorOf("backend=memory,rdma=yes", "m").find("SMB Direct"), std::string::npos);
+  EXPECT_EQ(Parsed("backend=memory,rdma=no", "m").backend, Backend::kMemory);
 }
 
 TEST(MountOptions, SmbBackendNeedsAProperSource) {

@@ -267,6 +267,23 @@ TEST_F(SmbFsTest, SetAttrSendsOnlyWhatChanges) {
   EXPECT_EQ(back->st_size, 4);
 }
 
+// utimensat(2) by path carries no handle: the change goes through the handle that wrote (a server
+// moves the write time when that handle closes unless the time was set through it).
+TEST_F(SmbFsTest, SetAttrWithoutHandleUsesTheOpenWritableHandle) {
+  auto [ino, fh] = CreateFile(kRoot, "w", O_WRONLY | O_CREAT);
+  ASSERT_TRUE(WriteSync(fh, 0, "abc").ok());
+  SetAttrRequest times;
+  times.set_mtime = true;
+  times.mtime = {1000000000, 0};
+  const uint64_t before = client_.stats().requests;
+  auto st = fs_.SetAttr(ino, std::nullopt, times);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(client_.stats().requests, before + 2);  // SET_INFO + QUERY_INFO; no CREATE, no CLOSE
+  EXPECT_EQ(st->st_mtim.tv_sec, 1000000000);
+  EXPECT_EQ(client_.OpenHandleCount(), 1u);
+  ASSERT_TRUE(fs_.Release(fh).ok());
+}
+
 TEST_F(SmbFsTest, TimesOfADeletedFileAreAcceptedQuietly) {
   Put(kRoot, "gone", "x");
   const uint64_t ino = fs_.Lookup(kRoot, "gone")->ino;
