@@ -43,6 +43,7 @@ class TcpTransport final : public Transport {
   Status Start(TransportHandler* handler) override {
     handler_ = handler;
     thread_ = std::thread([this] { ReceiveLoop(); });
+    receive_thread_id_ = thread_.get_id();
     return Status::Ok();
   }
 
@@ -92,7 +93,12 @@ class TcpTransport final : public Transport {
 
   void Close() override {
     ShutdownSocket();
-    if (thread_.joinable() && std::this_thread::get_id() != thread_.get_id()) thread_.join();
+    // Several threads may close at once (a failed send on a caller's thread, the owner's reconnect
+    // thread): one joins, the others wait for it; joining a std::thread twice is undefined. The
+    // receive thread itself never joins (nor waits for the lock, which a joiner holds).
+    if (std::this_thread::get_id() == receive_thread_id_) return;
+    std::lock_guard lock(join_mu_);
+    if (thread_.joinable()) thread_.join();
   }
 
   TransportKind kind() const override { return TransportKind::kTcp; }
@@ -211,6 +217,8 @@ class TcpTransport final : public Transport {
   std::shared_ptr<BufferPool> pool_;
   TransportHandler* handler_ = nullptr;
   std::thread thread_;
+  std::thread::id receive_thread_id_;  // set once by Start, before any Close
+  std::mutex join_mu_;
   std::mutex send_mu_;
   std::atomic<bool> closed_{false};
   std::vector<uint8_t> staging_;
