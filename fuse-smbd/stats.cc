@@ -136,7 +136,7 @@ OpStats::OpSnapshot OpStats::Snapshot(Op op) const {
 
 std::string RenderStatsText(const StatsReport& r, const OpStats& ops) {
   std::string out;
-  char line[256];
+  char line[512];
   snprintf(line, sizeof line, "%s on %s (backend %s), up %.0f s\n", r.source.c_str(),
            r.mountpoint.c_str(), r.backend.c_str(), r.uptime_s);
   out += line;
@@ -154,6 +154,26 @@ std::string RenderStatsText(const StatsReport& r, const OpStats& ops) {
            ", read %s, written %s\n",
            k.credits_held, k.requests, k.credit_stalls, k.reconnects, Bytes(k.bytes_read).c_str(),
            Bytes(k.bytes_written).c_str());
+  out += line;
+  snprintf(line, sizeof line,
+           "responses %" PRIu64 ", reads %" PRIu64 ", writes %" PRIu64 ", pending interims %" PRIu64
+           ", signed %" PRIu64 ", encrypted %" PRIu64 "\n",
+           k.responses, k.reads, k.writes, k.pending_interims, k.signed_messages,
+           k.encrypted_messages);
+  out += line;
+  snprintf(line, sizeof line,
+           "data path %s%s%s, inline %s, RDMA read by server %s, RDMA written by server %s\n",
+           k.rdma_data_path.c_str(), k.rdma_mechanism.empty() ? "" : ", ",
+           k.rdma_mechanism.c_str(), Bytes(k.bytes_inline).c_str(),
+           Bytes(k.bytes_rdma_read).c_str(), Bytes(k.bytes_rdma_write).c_str());
+  out += line;
+  snprintf(line, sizeof line,
+           "rdma reads %" PRIu64 ", rdma writes %" PRIu64 ", buffers exhausted %" PRIu64
+           ", windows bound %" PRIu64 ", invalidated by server %" PRIu64 ", by us %" PRIu64
+           ", bind failures %" PRIu64 "\n",
+           k.rdma_reads, k.rdma_writes, k.rdma_acquire_exhausted, k.rdma_windows_bound,
+           k.rdma_windows_invalidated_remote, k.rdma_windows_invalidated_local,
+           k.rdma_bind_failures);
   out += line;
   snprintf(line, sizeof line, "inodes %" PRIu64 ", open files %" PRIu64 ", in flight %" PRIu64 "\n\n",
            r.inodes, r.open_files, r.in_flight);
@@ -175,7 +195,7 @@ std::string RenderStatsText(const StatsReport& r, const OpStats& ops) {
 
 std::string RenderStatsJson(const StatsReport& r, const OpStats& ops) {
   std::string out = "{";
-  char b[512];
+  char b[1024];
   snprintf(b, sizeof b,
            "\"mountpoint\":\"%s\",\"source\":\"%s\",\"backend\":\"%s\",\"options\":\"%s\","
            "\"uptime_s\":%.3f,\"inodes\":%" PRIu64 ",\"open_files\":%" PRIu64
@@ -198,10 +218,23 @@ std::string RenderStatsJson(const StatsReport& r, const OpStats& ops) {
   snprintf(b, sizeof b,
            "\"client\":{\"credits\":%u,\"requests\":%" PRIu64 ",\"responses\":%" PRIu64
            ",\"bytes_read\":%" PRIu64 ",\"bytes_written\":%" PRIu64 ",\"reads\":%" PRIu64
-           ",\"writes\":%" PRIu64 ",\"credit_stalls\":%" PRIu64 ",\"reconnects\":%" PRIu64
-           ",\"bytes_rdma_read\":%" PRIu64 ",\"bytes_rdma_write\":%" PRIu64 "},",
+           ",\"writes\":%" PRIu64 ",\"credit_stalls\":%" PRIu64 ",\"pending_interims\":%" PRIu64
+           ",\"reconnects\":%" PRIu64 ",\"signed_messages\":%" PRIu64
+           ",\"encrypted_messages\":%" PRIu64 ",\"bytes_rdma_read\":%" PRIu64
+           ",\"bytes_rdma_write\":%" PRIu64 ",\"bytes_inline\":%" PRIu64 ",",
            k.credits_held, k.requests, k.responses, k.bytes_read, k.bytes_written, k.reads,
-           k.writes, k.credit_stalls, k.reconnects, k.bytes_rdma_read, k.bytes_rdma_write);
+           k.writes, k.credit_stalls, k.pending_interims, k.reconnects, k.signed_messages,
+           k.encrypted_messages, k.bytes_rdma_read, k.bytes_rdma_write, k.bytes_inline);
+  out += b;
+  snprintf(b, sizeof b,
+           "\"rdma_data_path\":\"%s\",\"rdma_mechanism\":\"%s\",\"rdma_reads\":%" PRIu64
+           ",\"rdma_writes\":%" PRIu64 ",\"rdma_acquire_exhausted\":%" PRIu64
+           ",\"rdma_windows_bound\":%" PRIu64 ",\"rdma_windows_invalidated_remote\":%" PRIu64
+           ",\"rdma_windows_invalidated_local\":%" PRIu64 ",\"rdma_bind_failures\":%" PRIu64 "},",
+           JsonEscape(k.rdma_data_path).c_str(), JsonEscape(k.rdma_mechanism).c_str(),
+           k.rdma_reads, k.rdma_writes, k.rdma_acquire_exhausted, k.rdma_windows_bound,
+           k.rdma_windows_invalidated_remote, k.rdma_windows_invalidated_local,
+           k.rdma_bind_failures);
   out += b;
   out += "\"ops\":{";
   bool first = true;

@@ -50,6 +50,59 @@ TEST(StatsRender, TextAndJson) {
   EXPECT_NE(json.find("\"write\":{\"count\":1"), std::string::npos);
 }
 
+// Every ClientStats field reaches both renderings.
+TEST(StatsRender, EveryClientCounter) {
+  OpStats s;
+  StatsReport r;
+  auto& k = r.client;
+  k.requests = 1001;
+  k.responses = 1002;
+  k.bytes_read = 1003;
+  k.bytes_written = 1004;
+  k.reads = 1005;
+  k.writes = 1006;
+  k.credit_stalls = 1007;
+  k.pending_interims = 1008;
+  k.reconnects = 1009;
+  k.signed_messages = 1010;
+  k.encrypted_messages = 1011;
+  k.credits_held = 1012;
+  k.bytes_rdma_read = 1013;
+  k.bytes_rdma_write = 1014;
+  k.bytes_inline = 1015;
+  k.rdma_data_path = "inline: signing required";
+  k.rdma_mechanism = "memory window";
+  k.rdma_reads = 1016;
+  k.rdma_writes = 1017;
+  k.rdma_acquire_exhausted = 1018;
+  k.rdma_windows_bound = 1019;
+  k.rdma_windows_invalidated_remote = 1020;
+  k.rdma_windows_invalidated_local = 1021;
+  k.rdma_bind_failures = 1022;
+  const std::string json = RenderStatsJson(r, s);
+  for (const char* key :
+       {"\"requests\":1001", "\"responses\":1002", "\"bytes_read\":1003", "\"bytes_written\":1004",
+        "\"reads\":1005", "\"writes\":1006", "\"credit_stalls\":1007", "\"pending_interims\":1008",
+        "\"reconnects\":1009", "\"signed_messages\":1010", "\"encrypted_messages\":1011",
+        "\"credits\":1012", "\"bytes_rdma_read\":1013", "\"bytes_rdma_write\":1014",
+        "\"bytes_inline\":1015", "\"rdma_data_path\":\"inline: signing required\"",
+        "\"rdma_mechanism\":\"memory window\"", "\"rdma_reads\":1016", "\"rdma_writes\":1017",
+        "\"rdma_acquire_exhausted\":1018", "\"rdma_windows_bound\":1019",
+        "\"rdma_windows_invalidated_remote\":1020", "\"rdma_windows_invalidated_local\":1021",
+        "\"rdma_bind_failures\":1022"}) {
+    EXPECT_NE(json.find(key), std::string::npos) << key;
+  }
+  const std::string text = RenderStatsText(r, s);
+  for (const char* part :
+       {"requests 1001", "responses 1002", "reads 1005", "writes 1006", "credit stalls 1007",
+        "pending interims 1008", "reconnects 1009", "signed 1010", "encrypted 1011", "credits 1012",
+        "data path inline: signing required, memory window", "rdma reads 1016", "rdma writes 1017",
+        "buffers exhausted 1018", "windows bound 1019", "invalidated by server 1020", "by us 1021",
+        "bind failures 1022"}) {
+    EXPECT_NE(text.find(part), std::string::npos) << part;
+  }
+}
+
 TEST(StatsSocket, ServesTheDaemonReport) {
   const std::string path = "/tmp/fuse-smbd-stats-test-" + std::to_string(getpid()) + ".sock";
   StatsServer server;
