@@ -196,7 +196,12 @@ Status SmbDirectTransport::Send(std::span<const ByteView> parts) {
       return closed_ || engine_.queued_bytes() < options_.max_queued_bytes;
     });
   }
-  if (closed_) return Status(Code::kDisconnected, 0, "smbd: connection closed");
+  if (closed_) {
+    // The engine's error says why (a violation, a timeout, the peer's disconnect).
+    const Status& why = engine_.error();
+    return Status(Code::kDisconnected, why.detail(),
+                  why.ok() ? "smbd: connection closed" : why.where());
+  }
   ByteView message;
   if (parts.size() == 1) {
     message = parts[0];
@@ -306,7 +311,11 @@ void SmbDirectTransport::Loop() {
       SMB3_LOG_DEBUG("smbd %s: no disconnect event within the teardown time", peer_.c_str());
     }
   }
-  SMB3_LOG_DEBUG("smbd %s: event loop ended: %s", peer_.c_str(), why.ToString().c_str());
+  if (close_requested_.load()) {
+    SMB3_LOG_DEBUG("smbd %s: closed: %s", peer_.c_str(), why.ToString().c_str());
+  } else {
+    SMB3_LOG_INFO("smbd %s: connection lost: %s", peer_.c_str(), why.ToString().c_str());
+  }
   handler_->OnClosed(why);
 }
 
