@@ -226,8 +226,11 @@ Status ClientImpl::TreeConnect() {
   tc.path = "\\\\" + options_.server + "\\" + options_.share;
   Request r = NewRequest(smb2::SMB2_TREE_CONNECT);
   // Windows clients sign every 3.1.1 TREE_CONNECT of an authenticated session ([MS-SMB2]
-  // 3.2.4.1.1, note 111), and Samba refuses an unsigned one as a possible downgrade.
-  r.sign = dialect_ == smb2::kDialect311;
+  // 3.2.4.1.1, note 111), and Samba refuses an unsigned one as a possible downgrade. 3.0/3.0.2 sign
+  // it too: when a man in the middle cleared SIGNING_REQUIRED in NEGOTIATE, the tree connect then
+  // succeeds and validate-negotiate (below) detects the tampering, instead of the server refusing
+  // an unsigned tree connect with an unexplained STATUS_ACCESS_DENIED.
+  r.sign = session_has_keys_;
   r.encrypt = encrypt_all_;
   ByteWriter w(r.message);
   SMB3_RETURN_IF_ERROR(smb2::EncodeTreeConnectRequest(tc, w));
@@ -251,10 +254,12 @@ Status ClientImpl::TreeConnect() {
 
 Status ClientImpl::ValidateNegotiate() {
   // [MS-SMB2] 3.2.5.5 / 2.2.31.4: 3.0 and 3.0.2 confirm the NEGOTIATE exchange was not tampered
-  // with (3.1.1 has preauth integrity instead). Needs a signed session.
+  // with (3.1.1 has preauth integrity instead). The request is signed even when the session does
+  // not require signing — a tampered NEGOTIATE may be what turned the requirement off — and the
+  // answer must be signed (or sealed) by the server. Guest and anonymous sessions have no key.
   if (dialect_ == smb2::kDialect311) return Status::Ok();
-  if (!signing_on_ && !encrypt_all_) {
-    SMB3_LOG_DEBUG("validate negotiate skipped: the session is neither signed nor sealed");
+  if (!session_has_keys_ && !encrypt_all_) {
+    SMB3_LOG_DEBUG("validate negotiate skipped: a guest or anonymous session has no signing key");
     return Status::Ok();
   }
   smb2::ValidateNegotiateInfoRequest vin;
@@ -272,9 +277,13 @@ Status ClientImpl::ValidateNegotiate() {
   io.max_output_response = 24;
   io.flags = smb2::SMB2_0_IOCTL_IS_FSCTL;
   Request r = TreeRequest(smb2::SMB2_IOCTL);
+  r.sign = true;
   ByteWriter w(r.message);
   SMB3_RETURN_IF_ERROR(smb2::EncodeIoctlRequest(io, w));
   SMB3_ASSIGN_OR_RETURN(Response resp, conn_->Call(std::move(r)));
+  // The connection verified the signature of a signed answer; an unsigned one proves nothing.
+  if (!resp.encrypted && (resp.header.flags & smb2::SMB2_FLAGS_SIGNED) == 0)
+    return Status(Code::kSecurity, 0, "validate negotiate: the server's answer is not signed");
   if (resp.nt_status() != STATUS_SUCCESS)
     return Status(Code::kSecurity, resp.nt_status(), "validate negotiate: server failed FSCTL_VALIDATE_NEGOTIATE_INFO");
   SMB3_ASSIGN_OR_RETURN(auto ior, smb2::DecodeIoctlResponse(resp.message));
