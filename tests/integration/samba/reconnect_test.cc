@@ -187,6 +187,40 @@ TEST(Reconnect, CopySurvivesTenCuts) {
               static_cast<unsigned long long>(c->stats().reconnects), 2 * total);
 }
 
+// The same under sealing (the share requires encryption): every reconnect seals again, with new
+// keys, and the data still comes through whole.
+TEST(Reconnect, SealedCopySurvivesCuts) {
+  SambaOptions so = DurableSamba();
+  so.encrypt = "required";
+  auto s = StartOrDie(so);
+  ASSERT_TRUE(s);
+  auto proxy = ProxyOrDie(*s);
+  ASSERT_TRUE(proxy);
+  auto c = ConnectOrDie(OptionsFor(*s, proxy->port()));
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(c->info().encryption_required);
+  const size_t total = 64 * kMiB, step = 16 * kMiB;
+  auto src = Pattern(total, 31);
+  auto f = CreateFile(*c, "sealed.bin");
+  ASSERT_TRUE(f);
+  for (size_t off = 0; off < total; off += step) {
+    proxy->CutAfter(Dir::kClientToServer, 5 * kMiB);
+    auto w = c->Write(f, off, std::span<const uint8_t>(src).subspan(off, step));
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+  }
+  std::vector<uint8_t> back(total);
+  proxy->CutAfter(Dir::kServerToClient, 20 * kMiB);
+  auto n = c->Read(f, 0, back);
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_TRUE(back == src);
+  EXPECT_TRUE(c->Close(f).ok());
+  EXPECT_EQ(proxy->counters().cuts, 5u);
+  EXPECT_EQ(c->stats().reconnects, 5u);
+  EXPECT_TRUE(c->info().encryption_required);
+  EXPECT_GT(c->stats().encrypted_messages, 0u);
+  EXPECT_EQ(Sha256OfFile(s->share_path() / "sealed.bin"), Sha256Of(src));
+}
+
 // Kills every smbd process of the instance with SIGKILL (found by its smb.conf on the command
 // line, killed by pid).
 int KillSmbd(const SambaServer& s) {
