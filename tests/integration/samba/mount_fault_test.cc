@@ -6,7 +6,9 @@
 // Needs the fuse-smbd binary (a build with SMB3_BUILD_FUSE=ON; found next to this test binary in
 // the build tree, or named by $FUSE_SMBD_BIN), /dev/fuse, fusermount3 and fio. Without the binary
 // the tests say so and skip: the fuse tier is where it is required.
-// SMB3_FAULT_DD_MIB sets the dd size (default 256).
+// SMB3_FAULT_DD_MIB sets the dd size (default 256); SMB3_FAULT_FIO_MIB the size of each fio job's
+// file (default 48 sequential, two thirds of it random; the long run uses 2048 for 8 GiB over the
+// 4 jobs).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -147,23 +149,31 @@ TEST_F(MountFault, DdThroughMountSurvivesCuts) {
               static_cast<unsigned long long>(proxy_->counters().cuts));
 }
 
+uint64_t FioMiB() {
+  const char* v = std::getenv("SMB3_FAULT_FIO_MIB");
+  uint64_t mib = v ? std::strtoull(v, nullptr, 10) : 0;
+  return mib ? mib : 48;
+}
+
 TEST_F(MountFault, FioVerifyThroughMountWhileCutting) {
   if (RunCommand({"fio", "--version"}).exit_code != 0) GTEST_SKIP() << "fio is not installed";
+  const uint64_t seq = FioMiB(), rnd = FioMiB() * 2 / 3;
   std::atomic<bool> running{true};
-  std::thread cutter = Cutter(Dir::kClientToServer, 24 * kMiB, 8, running);
+  std::thread cutter = Cutter(Dir::kClientToServer, seq * kMiB / 2, 8, running);
   // Sequential and random writes, 4 jobs, each verified with crc32c after writing.
   auto fio = RunCommand({"fio", "--directory=" + mnt_.string(), "--ioengine=psync", "--direct=1",
                          "--verify=crc32c", "--do_verify=1", "--verify_fatal=1", "--end_fsync=1",
                          "--numjobs=2", "--group_reporting", "--output-format=terse",
-                         "--name=seq", "--rw=write", "--bs=1M", "--size=48M",
-                         "--name=rand", "--rw=randwrite", "--bs=64k", "--size=32M"},
-                        {.timeout = std::chrono::minutes(10)});
+                         "--name=seq", "--rw=write", "--bs=1M", "--size=" + std::to_string(seq) + "M",
+                         "--name=rand", "--rw=randwrite", "--bs=64k", "--size=" + std::to_string(rnd) + "M"},
+                        {.timeout = std::chrono::minutes(60)});
   running = false;
   cutter.join();
   EXPECT_TRUE(fio.ok()) << "fio failed (exit " << fio.exit_code << "):\n" << fio.output;
   EXPECT_EQ(fio.output.find("verify"), std::string::npos) << fio.output;
   EXPECT_GE(proxy_->counters().cuts, 1u);
-  std::printf("[ numbers ] fio verify crc32c (seq 2x48 MiB + rand 2x32 MiB) through the mount: %llu cuts, 0 mismatches\n",
+  std::printf("[ numbers ] fio verify crc32c (seq 2x%llu MiB + rand 2x%llu MiB) through the mount: %llu cuts, 0 mismatches\n",
+              static_cast<unsigned long long>(seq), static_cast<unsigned long long>(rnd),
               static_cast<unsigned long long>(proxy_->counters().cuts));
 }
 
