@@ -77,9 +77,10 @@ Status YesError(Cause cause, const Status& s) {
                     "rdma=yes: the route to the server does not leave through an RDMA device: use "
                     "the server's address on the RDMA network, or rdma=auto");
     case Cause::kRefused:
-      return Status(Code::kUnreachable, s.detail(),
-                    "rdma=yes: the server refused SMB Direct (nothing listens for RDMA on port 445, "
-                    "5445 for iWARP): enable SMB Direct on the server, or use rdma=auto");
+      return Status(
+          Code::kUnreachable, s.detail(),
+          "rdma=yes: the server refused SMB Direct (nothing listens for RDMA on port 445, "
+          "5445 for iWARP): enable SMB Direct on the server, or use rdma=auto");
     case Cause::kNegotiation:
       return Status(s.code(), s.detail(),
                     "rdma=yes: the SMB Direct negotiation failed (the log says why): check the "

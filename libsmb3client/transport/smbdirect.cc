@@ -122,7 +122,8 @@ Status SmbDirectTransport::Negotiate() {
       if (engine_.state() == smbd::State::kConnected) break;
       if (disconnecting_ || engine_.state() == smbd::State::kDisconnected) {
         Status why = engine_.error();
-        if (why.ok()) why = Status(Code::kDisconnected, 0, "smbd: connection lost while negotiating");
+        if (why.ok())
+          why = Status(Code::kDisconnected, 0, "smbd: connection lost while negotiating");
         BeginDisconnect();
         return why;
       }
@@ -138,10 +139,11 @@ Status SmbDirectTransport::Negotiate() {
   std::lock_guard lock(endpoint_mu_);
   const smbd::NegotiatedParameters& n = engine_.negotiated();
   max_message_size_ = n.max_fragmented_send_size;
-  SMB3_LOG_INFO("smbd %s: negotiated on %s: send %u, receive %u, fragmented send %u / receive %u, "
-                "read/write %u",
-                peer_.c_str(), endpoint_->caps().name.c_str(), n.max_send_size, n.max_receive_size,
-                n.max_fragmented_send_size, n.max_fragmented_recv_size, n.max_read_write_size);
+  SMB3_LOG_INFO(
+      "smbd %s: negotiated on %s: send %u, receive %u, fragmented send %u / receive %u, "
+      "read/write %u",
+      peer_.c_str(), endpoint_->caps().name.c_str(), n.max_send_size, n.max_receive_size,
+      n.max_fragmented_send_size, n.max_fragmented_recv_size, n.max_read_write_size);
   // The receives of the connected state ([MS-SMBD] 3.1.5.7: post, then grant them).
   Drive(smbd::Clock::now());
   CreateDataChannel();
@@ -192,9 +194,8 @@ Status SmbDirectTransport::Send(std::span<const ByteView> parts) {
   const bool on_loop = std::this_thread::get_id() == thread_.get_id();
   if (!on_loop && !closed_ && engine_.queued_bytes() >= options_.max_queued_bytes) {
     ++send_waits_;
-    send_cv_.wait(lock, [&] {
-      return closed_ || engine_.queued_bytes() < options_.max_queued_bytes;
-    });
+    send_cv_.wait(lock,
+                  [&] { return closed_ || engine_.queued_bytes() < options_.max_queued_bytes; });
   }
   if (closed_) {
     // The engine's error says why (a violation, a timeout, the peer's disconnect).
@@ -334,8 +335,8 @@ Result<std::unique_ptr<Transport>> ConnectSmbDirect(std::unique_ptr<rdma::Endpoi
         std::min<uint32_t>(params.receive_credit_max, endpoint->caps().max_qp_wr - 1));
   }
   SMB3_ASSIGN_OR_RETURN(smbd::Connection engine, smbd::Connection::Create(params));
-  auto t = std::make_unique<SmbDirectTransport>(std::move(endpoint), peer, options,
-                                                std::move(pool), std::move(engine));
+  auto t = std::make_unique<SmbDirectTransport>(std::move(endpoint), peer, options, std::move(pool),
+                                                std::move(engine));
   SMB3_RETURN_IF_ERROR(t->Setup());
   SMB3_RETURN_IF_ERROR(t->Negotiate());
   return std::unique_ptr<Transport>(std::move(t));

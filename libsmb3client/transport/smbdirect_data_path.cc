@@ -11,7 +11,8 @@ namespace smb3::transport {
 namespace {
 
 // A flushed completion while we did not disconnect: the queue pair went into error under us.
-constexpr Status kFlushed(Code::kDisconnected, 0, "smbd: work request flushed (queue pair in error)");
+constexpr Status kFlushed(Code::kDisconnected, 0,
+                          "smbd: work request flushed (queue pair in error)");
 
 }  // namespace
 
@@ -42,8 +43,8 @@ void SmbDirectTransport::OnEvent(const rdma::Event& e, smbd::Timestamp now) {
   if (e.kind == Kind::kDisconnected) {
     // The last event: every work request has completed (flushed) before it.
     endpoint_gone_ = true;
-    engine_.OnConnectionLost(e.status.ok() ? Status(Code::kDisconnected, 0, "smbd: peer disconnected")
-                                           : e.status);
+    engine_.OnConnectionLost(
+        e.status.ok() ? Status(Code::kDisconnected, 0, "smbd: peer disconnected") : e.status);
     BeginDisconnect();
     return;
   }

@@ -99,12 +99,12 @@ class SmbDirectTransport final : public Transport {
   uint32_t send_count_ = 0;
   std::vector<uint32_t> free_recv_;
   std::vector<uint32_t> free_send_;
-  std::vector<uint8_t> gather_;  // Send()'s scratch for multi-part messages
+  std::vector<uint8_t> gather_;                 // Send()'s scratch for multi-part messages
   std::shared_ptr<rdma::DataChannel> channel_;  // nullptr: READ/WRITE data inline
-  bool closed_ = false;         // Send() refuses
-  bool disconnecting_ = false;  // Disconnect() was called
-  bool endpoint_gone_ = false;  // Event::kDisconnected arrived
-  bool flushed_ = false;        // a work request completed as flushed
+  bool closed_ = false;                         // Send() refuses
+  bool disconnecting_ = false;                  // Disconnect() was called
+  bool endpoint_gone_ = false;                  // Event::kDisconnected arrived
+  bool flushed_ = false;                        // a work request completed as flushed
   smbd::Timestamp teardown_deadline_{};
   uint64_t send_buffer_stalls_ = 0;
   uint64_t send_waits_ = 0;

@@ -188,7 +188,9 @@ class ScriptedSmbdPeer {
       auto now = std::chrono::steady_clock::now();
       if (now >= deadline) return std::nullopt;
       pollfd pfd{ep_->cq_fd(), POLLIN, 0};
-      ::poll(&pfd, 1, static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count()));
+      ::poll(
+          &pfd, 1,
+          static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count()));
     }
   }
 
@@ -265,8 +267,8 @@ class ScriptedSmbdPeer {
     size_t sent = 0;
     while (sent < message.size()) {
       const size_t n = std::min(room, message.size() - sent);
-      SMB3_RETURN_IF_ERROR(SendData(message.subspan(sent, n),
-                                    static_cast<uint32_t>(message.size() - sent - n)));
+      SMB3_RETURN_IF_ERROR(
+          SendData(message.subspan(sent, n), static_cast<uint32_t>(message.size() - sent - n)));
       sent += n;
       // Each SEND uses the one send buffer: let it complete before reusing it.
       (void)ep_->Process();

@@ -2,6 +2,8 @@
 // The SMB Direct transport on the software RDMA device against a scripted MS-SMBD server:
 // negotiation, fragmentation both ways, credits (stall and resume), keepalives, and a clean
 // disconnect with a clear error for every failure a peer or the fabric can cause.
+#include "transport/smbdirect.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,7 +13,6 @@
 #include <mutex>
 #include <thread>
 
-#include "transport/smbdirect.h"
 #include "unit/transport/smbdirect_peer.h"
 
 namespace smb3::transport {
