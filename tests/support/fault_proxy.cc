@@ -116,11 +116,14 @@ struct FaultProxy::Impl {
   void Kill(Pair& p, bool count_cut) {
     if (p.dead) return;
     p.dead = true;
+    {
+      // Counted before the sockets close: a peer that sees the reset also sees the count.
+      std::lock_guard lock(mu);
+      --counters.active;
+      if (count_cut) ++counters.cuts;
+    }
     CloseWithReset(p.fd[0]);
     CloseWithReset(p.fd[1]);
-    std::lock_guard lock(mu);
-    --counters.active;
-    if (count_cut) ++counters.cuts;
   }
 
   // Reads what fd[d] has, applies flips and cuts by position, queues it for the other side.
