@@ -11,6 +11,8 @@ namespace smb3 {
 std::string DescribeError(const Status& s) {
   std::string detail = s.ToString();
   auto with = [&](const char* what) { return std::string(what) + " (" + detail + ")"; };
+  // rdma=yes failures name their cause and fix already (client/transport_select.cc).
+  if (std::strncmp(s.where(), "rdma=yes: ", 10) == 0) return "SMB Direct unavailable: " + detail;
   switch (s.code()) {
     case Code::kOk:
       return "ok";
