@@ -7,8 +7,8 @@
 // the build tree, or named by $FUSE_SMBD_BIN), /dev/fuse, fusermount3 and fio. Without the binary
 // the tests say so and skip: the fuse tier is where it is required.
 // SMB3_FAULT_DD_MIB sets the dd size (default 256); SMB3_FAULT_FIO_MIB the size of each fio job's
-// file (default 48 sequential, two thirds of it random; the long run uses 2048 for 8 GiB over the
-// 4 jobs).
+// file (default 48 for the two sequential jobs, two thirds of it for the two random ones; 2048
+// moves 4 GiB sequential + 2.7 GiB random).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
