@@ -148,6 +148,12 @@ Status VerbsEndpoint::Bind(uint64_t wr_id, MemoryWindow& w, const MemoryRegion& 
     wr.bind_mw.bind_info.length = length;
     wr.bind_mw.bind_info.mw_access_flags = ToIbvAccess(remote_access);
     SMB3_RETURN_IF_ERROR(PostSendWr(wr, Pending{Event::Kind::kBind, wr_id, &window}));
+    // ibv_mw::rkey must name the window's current key: a provider may pass it with the next
+    // bind as the key being replaced, and rdma_rxe refuses a bind whose old key is not the
+    // window's (rxe_bind_mw: -EINVAL, nothing logged, the queue pair goes to error and every
+    // work request completes flushed). Nothing updates it for a bind posted as a work request,
+    // so a window's second bind failed: every reused buffer took the connection down.
+    window.mw->rkey = key;
     window.key = key;
     window.pending_ = true;
     window.remote_ = RemoteWindow{addr, key, length};
