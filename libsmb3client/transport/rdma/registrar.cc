@@ -62,7 +62,7 @@ Result<size_t> Registrar::Acquire() {
   size_t buffer = free_.back();
   free_.pop_back();
   Slot& s = slots_[buffer];
-  s = Slot{SlotState::kAcquired, std::move(s.window), false, false, false, 0};
+  s = Slot{SlotState::kAcquired, std::move(s.window), false, false, false, false, 0};
   return buffer;
 }
 
@@ -105,11 +105,17 @@ Status Registrar::Release(size_t buffer) {
     return Status::Ok();
   }
   // Remotely invalidated once its bind completed: the key is already dead.
-  if (!s.exposed || (s.bind_done && !s.window->bound())) {
+  if (!s.exposed || (s.bind_done && (s.remote_invalidated || !s.window->bound()))) {
     Free(buffer);
     return Status::Ok();
   }
   s.state = SlotState::kDraining;
+  if (s.remote_invalidated) {
+    // The peer's answer, carrying the invalidation, was polled before our bind's completion: the
+    // key is dead, and invalidating it again would fail (or worse). The buffer is free once the
+    // bind's completion is in (OnEvent), so that its window can be bound again.
+    return Status::Ok();
+  }
   Status st = endpoint_.Invalidate(WrId(buffer, kInvalidateOp), *s.window);
   if (!st.ok()) s.state = SlotState::kRetired;
   return st;
@@ -134,14 +140,18 @@ void Registrar::OnEvent(const Event& e) {
   } else {
     ++counters_.windows_bound;
     s.bind_done = true;
+    if (s.state == SlotState::kDraining && s.remote_invalidated) Free(buffer);
   }
 }
 
 void Registrar::OnRemoteInvalidation(uint32_t rkey) {
-  if (detached_) return;
-  for (const Slot& s : slots_) {
-    if (s.exposed && s.rkey == rkey && s.state == SlotState::kAcquired) {
+  // Only a window's key can be invalidated by the peer; a per-I/O registration is always
+  // revoked by us.
+  if (detached_ || mechanism() != WindowMechanism::kMemoryWindow) return;
+  for (Slot& s : slots_) {
+    if (s.exposed && s.rkey == rkey && s.state == SlotState::kAcquired && !s.remote_invalidated) {
       ++counters_.windows_invalidated_remote;
+      s.remote_invalidated = true;
       return;
     }
   }
@@ -152,6 +162,7 @@ void Registrar::Free(size_t buffer) {
   s.state = SlotState::kFree;
   s.exposed = false;
   s.bind_done = false;
+  s.remote_invalidated = false;
   free_.push_back(buffer);
 }
 

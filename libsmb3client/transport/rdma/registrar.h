@@ -7,8 +7,10 @@
 // windows a window is bound per I/O under a fresh key and the peer invalidates it with its reply
 // (SMB2_CHANNEL_RDMA_V1_INVALIDATE); otherwise (kRegisterPerIo) the I/O's range is registered on
 // its own and deregistered afterwards (SMB2_CHANNEL_RDMA_V1). Release() returns a buffer to the
-// free list only once its key is dead: at once if the peer invalidated it, else after the local
-// invalidation completes — so a late RDMA operation of the peer can never reach a reused buffer.
+// free list only once its key is dead: at once if the peer invalidated it (once the bind's own
+// completion is in, should the peer's answer be polled first), else after the local invalidation
+// completes — so a late RDMA operation of the peer can never reach a reused buffer, and a key the
+// peer invalidated is never invalidated again.
 //
 // The registrar posts binds and invalidations with wr_ids tagged by kWorkRequestTag; the event loop
 // hands every Event whose wr_id carries the tag to OnEvent(), and every received message's
@@ -99,10 +101,11 @@ class Registrar {
   struct Slot {
     SlotState state = SlotState::kFree;
     std::unique_ptr<MemoryWindow> window;
-    bool exposed = false;    // a bind was posted for the current I/O
-    bool bind_done = false;  // ...and completed
-    bool failed = false;     // a bind or invalidation failed: never reuse
-    uint32_t rkey = 0;       // the current I/O's key
+    bool exposed = false;             // a bind was posted for the current I/O
+    bool bind_done = false;           // ...and completed
+    bool remote_invalidated = false;  // the peer invalidated rkey (possibly before bind_done)
+    bool failed = false;              // a bind or invalidation failed: never reuse
+    uint32_t rkey = 0;                // the current I/O's key
   };
   enum Op : uint64_t { kBindOp = 0, kInvalidateOp = 1 };
 

@@ -156,7 +156,13 @@ Status VerbsEndpoint::Bind(uint64_t wr_id, MemoryWindow& w, const MemoryRegion& 
     window.mw->rkey = key;
     window.key = key;
     window.pending_ = true;
+    window.invalidated_early_ = false;
     window.remote_ = RemoteWindow{addr, key, length};
+    // Known from now on, not from the bind's completion: the send carrying the key follows the
+    // bind on the send queue, but the completion of the bind can be polled after the peer's
+    // answer (a completion waits for the SENDs before it to be acknowledged), and that answer
+    // may already have invalidated the key.
+    bound_windows_[key] = &window;
     return Status::Ok();
   }
   // No windows: register just this range; deregistering it when the I/O ends kills the key.
@@ -177,7 +183,9 @@ Status VerbsEndpoint::Bind(uint64_t wr_id, MemoryWindow& w, const MemoryRegion& 
 Status VerbsEndpoint::Invalidate(uint64_t wr_id, MemoryWindow& w) {
   SMB3_RETURN_IF_ERROR(CanPostSend());
   auto& window = static_cast<VerbsWindow&>(w);
-  if (!window.bound_ && !window.pending_) {
+  // A key the peer already invalidated is never invalidated again: rdma_rxe dereferences the
+  // window's vanished queue pair and region then (a kernel oops in rxe_invalidate_mw).
+  if (window.invalidated_early_ || (!window.bound_ && !window.pending_)) {
     return Status::Invalid("rdma: invalidating a window that is not bound");
   }
   if (caps_.memory_windows_type2) {
@@ -244,7 +252,9 @@ void VerbsEndpoint::OnCompletion(const ibv_wc& wc) {
         if (invalidated) {
           e.invalidated_rkey = wc.invalidated_rkey;
           if (w != bound_windows_.end()) {
+            // Either bound, or its bind still waits to be polled (see Bind).
             w->second->bound_ = false;
+            w->second->invalidated_early_ = w->second->pending_;
             bound_windows_.erase(w);
           }
         }
@@ -257,8 +267,8 @@ void VerbsEndpoint::OnCompletion(const ibv_wc& wc) {
     case Event::Kind::kBind:
       if (p.window == nullptr) break;
       p.window->pending_ = false;
-      p.window->bound_ = true;
-      bound_windows_[p.window->key] = p.window;
+      p.window->bound_ = !p.window->invalidated_early_;
+      p.window->invalidated_early_ = false;
       break;
     case Event::Kind::kInvalidate:
       if (p.window == nullptr) break;

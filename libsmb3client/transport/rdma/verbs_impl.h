@@ -120,6 +120,9 @@ class VerbsWindow final : public MemoryWindow {
   uint32_t key = 0;  // the key of the latest bind
   bool bound_ = false;
   bool pending_ = false;  // a bind or invalidation is in flight
+  // The peer invalidated `key` before our bind's completion was polled: the bind completes
+  // into an unbound window.
+  bool invalidated_early_ = false;
   RemoteWindow remote_;
   VerbsEndpoint* owner_;
 };
@@ -197,7 +200,8 @@ class VerbsEndpoint final : public Endpoint {
   Status disconnect_reason_;
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, Pending> pending_;
-  std::unordered_map<uint32_t, VerbsWindow*> bound_windows_;  // by rkey: remote invalidation
+  // By rkey, from the bind's posting until the key dies: remote invalidation.
+  std::unordered_map<uint32_t, VerbsWindow*> bound_windows_;
   std::deque<Event> events_;
 };
 
