@@ -157,17 +157,22 @@ void SmbDirectTransport::CreateDataChannel() {
     return;
   }
   const uint32_t max_rw = engine_.negotiated().max_read_write_size;
-  const size_t buffer_size = std::min<size_t>(options_.rdma_buffer_size, max_rw);
-  auto channel = rdma::DataChannel::Create(*endpoint_, endpoint_mu_, buffer_size,
-                                           options_.rdma_buffer_count, max_rw);
+  // Whole pages (the registrar rounds up anyway), at most the largest message: an I/O that could
+  // not also go inline is never asked of the channel (see SmbDirectOptions).
+  constexpr size_t kPage = 4096;
+  const size_t largest_message = (max_message_size_ + kPage - 1) / kPage * kPage;
+  const size_t buffer_size = std::min({options_.rdma_buffer_size, size_t{max_rw}, largest_message});
+  const size_t count = std::max<size_t>(
+      1, options_.rdma_buffer_size * options_.rdma_buffer_count / std::max<size_t>(buffer_size, 1));
+  auto channel = rdma::DataChannel::Create(*endpoint_, endpoint_mu_, buffer_size, count, max_rw);
   if (!channel.ok()) {
     SMB3_LOG_INFO("smbd %s: no RDMA data channel (%s): READ/WRITE data inline", peer_.c_str(),
                   channel.status().ToString().c_str());
     return;
   }
   channel_ = std::move(channel).value();
-  SMB3_LOG_DEBUG("smbd %s: RDMA data channel: %zu x %zu bytes, %s", peer_.c_str(),
-                 options_.rdma_buffer_count, buffer_size, channel_->mechanism());
+  SMB3_LOG_DEBUG("smbd %s: RDMA data channel: %zu x %zu bytes, %s", peer_.c_str(), count,
+                 buffer_size, channel_->mechanism());
 }
 
 std::shared_ptr<RdmaChannel> SmbDirectTransport::rdma_channel() {
