@@ -3,15 +3,15 @@
 # shellcheck disable=SC2317 # the checks are functions that check() calls
 # vm.ours-rdma (one guest boot): our own client against the lab's ksmbd over SMB Direct (soft-RoCE)
 # — the `smb3` tool with --rdma yes (probe says SMB Direct; put and get with the data by RDMA;
-# put --sign, whose data must go inline) and a fuse-smbd mount with -o rdma=yes,sign (dd write,
-# read with caches dropped), each sha256-checked on the server's side and the client's. rxe's
+# put --sign, whose data must go inline) and a fuse-smbd mount with -o rdma=yes (dd write, read
+# with caches dropped, the data by RDMA: `fuse-smbd stats --json` must count it as RDMA bytes with
+# next to nothing inline), each sha256-checked on the server's side and the client's. rxe's
 # counters before and after each transfer go into the check's detail.
 #
-# The mount signs, so that its READ/WRITE data goes inline ([MS-SMB2] 3.2.4.6-7: no RDMA channel
-# under signing). As of 2026-11-23 writes whose data goes by RDMA (the server RDMA-READs our
-# buffers) leave our queue pair in error after a few MiB (smb3-put fails at 32 MiB, a 8 MiB fuse
-# write at once) although ksmbd completed every RDMA READ and answered; the transport then sees
-# only flushed work requests and the client reconnects, losing the open.
+# Every transfer here binds each registered buffer's memory window many times (one bind per
+# READ/WRITE, the freed buffer handed out first): until 2026-11-23 a window's second bind was
+# refused by rdma_rxe (stale ibv_mw::rkey, see VerbsEndpoint::Bind), so any transfer reusing a
+# buffer lost the connection.
 # Usage (in the guest, through scripts/smbdirect-lab run): ours-rdma.sh SMB3 FUSE_SMBD [MIB [FUSE_MIB]]
 # shellcheck source=tests/vm/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -73,17 +73,27 @@ put() { snapshot && bounded 600 "$smb3" put --no-progress --json --rdma yes -A "
 check smb3-put-signed put_signed
 check smb3-put-signed-inline inline_only
 check smb3-put-signed-server-copy same_sum "$SMB3_LAB_SHARE_DIR/ours-rdma-signed.bin" "$src_sum"
+# All of the transfer's data went by RDMA, none inline (no buffer ever lacked), and no bind failed.
+all_by_rdma() { # CHECK: its log's JSON
+  local log=$vm_dir/$1.log bound
+  bound=$(grep -oE '"rdma_windows_bound":[0-9]+' "$log" | cut -d: -f2)
+  vm_detail="rdma_windows_bound ${bound:-none}"
+  echo "$vm_detail"
+  [ "${bound:-0}" -gt 0 ] && grep -q '"bytes_inline":0,' "$log" && grep -q '"rdma_bind_failures":0' "$log"
+}
 check smb3-get get
 check smb3-get-client-copy same_sum /tmp/vm-ours-rdma-back.bin "$src_sum"
+check smb3-get-by-rdma all_by_rdma smb3-get
 check smb3-put put
 check smb3-put-server-copy same_sum "$SMB3_LAB_SHARE_DIR/ours-rdma.bin" "$src_sum"
+check smb3-put-by-rdma all_by_rdma smb3-put
 
 mnt=/mnt/vm-ours-rdma
 # In the foreground (in the background of this script) so that its log lands with the checks'.
 mount_ours() {
   local i
   mkdir -p "$mnt" || return 1
-  timeout 3000 "$fuse_smbd" "$unc" "$mnt" -f -o "credentials=$creds,rdma=yes,sign,verbose" \
+  timeout 3000 "$fuse_smbd" "$unc" "$mnt" -f -o "credentials=$creds,rdma=yes,verbose" \
     >"$vm_dir/fuse-smbd.log" 2>&1 </dev/null &
   for i in $(seq 1 120); do
     grep -q " $mnt " /proc/mounts && { grep " $mnt " /proc/mounts; return 0; }
@@ -98,15 +108,48 @@ stats_smbdirect() {
   echo "$out"
   echo "$out" | grep -q '"kind":"smbdirect"'
 }
+stat_field() { # JSON FIELD: the first numeric FIELD in the stats JSON
+  echo "$1" | grep -oE "\"$2\":[0-9]+" | head -n 1 | cut -d: -f2
+}
+stats_now() { bounded 60 "$fuse_smbd" stats "$mnt" --json; }
+bytes0() { # remember the mount's byte counters before a transfer
+  local out
+  out=$(stats_now) || { echo "$out"; return 1; }
+  rdma_read0=$(stat_field "$out" bytes_rdma_read) rdma_write0=$(stat_field "$out" bytes_rdma_write)
+  inline0=$(stat_field "$out" bytes_inline)
+  if [ -z "$rdma_read0" ] || [ -z "$rdma_write0" ] || [ -z "$inline0" ]; then
+    echo "$out"
+    return 1
+  fi
+  echo "bytes_rdma_read $rdma_read0, bytes_rdma_write $rdma_write0, bytes_inline $inline0"
+}
+by_rdma() { # FIELD MIB: since bytes0, FIELD grew by at least MIB MiB and inline bytes by < 1/64 of it
+  local out field=$1 want=$(($2 << 20)) moved inline before
+  out=$(stats_now) || { echo "$out"; return 1; }
+  echo "$out"
+  case $field in bytes_rdma_read) before=$rdma_read0 ;; *) before=$rdma_write0 ;; esac
+  moved=$(($(stat_field "$out" "$field") - before))
+  inline=$(($(stat_field "$out" bytes_inline) - inline0))
+  vm_detail="$field +$moved, bytes_inline +$inline"
+  echo "$vm_detail (want $field >= $want, bytes_inline < $((want / 64)))"
+  [ "$moved" -ge "$want" ] && [ "$inline" -lt $((want / 64)) ]
+}
 fuse_write() { snapshot && bounded 900 dd if="$fsrc" of="$mnt/fuse-rdma.bin" bs=1M conv=fsync status=none && moved; }
 read_cold() { # FROM TO: read with the page cache dropped first
   sync && echo 3 >/proc/sys/vm/drop_caches && snapshot && bounded 900 dd if="$1" of="$2" bs=1M status=none && moved
 }
-if check fuse-mount-rdma-yes-sign mount_ours; then
+# Unsigned: the mount's READ/WRITE data goes by RDMA ([MS-SMB2] 3.2.4.6-7), and its stats say so —
+# bytes_rdma_read counts what the server RDMA-read from us (our writes), bytes_rdma_write what it
+# RDMA-wrote into our buffers (our reads).
+if check fuse-mount-rdma-yes mount_ours; then
   check fuse-stats-smbdirect stats_smbdirect
+  check fuse-write-bytes-before bytes0
   check fuse-write fuse_write
+  check fuse-write-by-rdma by_rdma bytes_rdma_read "$fuse_mib"
   check fuse-write-server-copy same_sum "$SMB3_LAB_SHARE_DIR/fuse-rdma.bin" "$fsrc_sum"
+  check fuse-read-bytes-before bytes0
   check fuse-read read_cold "$mnt/fuse-rdma.bin" /tmp/vm-ours-rdma-fuse.bin
+  check fuse-read-by-rdma by_rdma bytes_rdma_write "$fuse_mib"
   check fuse-read-client-copy same_sum /tmp/vm-ours-rdma-fuse.bin "$fsrc_sum"
   check fuse-stats-after bounded 60 "$fuse_smbd" stats "$mnt" --json
   check fuse-unmount bounded 60 fusermount3 -u "$mnt"
