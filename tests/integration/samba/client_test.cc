@@ -14,6 +14,7 @@
 
 #include "smb3/client.h"
 #include "smb3/ntstatus.h"
+#include "support/samba_client.h"
 #include "support/samba_server.h"
 
 namespace smb3 {
@@ -22,30 +23,11 @@ namespace {
 using test::SambaOptions;
 using test::SambaServer;
 
-std::unique_ptr<SambaServer> StartOrDie(const SambaOptions& o = {}) {
-  std::string error;
-  auto s = SambaServer::Start(o, &error);
-  EXPECT_TRUE(s) << error;
-  return s;
-}
+std::unique_ptr<SambaServer> StartOrDie(const SambaOptions& o = {}) { return test::StartSamba(o); }
 
-ClientOptions OptionsFor(const SambaServer& s) {
-  ClientOptions o;
-  o.server = s.host();
-  o.port = s.port();
-  o.share = s.share();
-  o.credentials.username = s.user();
-  o.credentials.password = s.password();
-  o.credentials.domain = s.domain();
-  o.echo_interval = std::chrono::seconds(0);
-  return o;
-}
+ClientOptions OptionsFor(const SambaServer& s) { return test::SambaClientOptions(s); }
 
-std::unique_ptr<Client> ConnectOrDie(const ClientOptions& o) {
-  auto c = Client::Connect(o);
-  EXPECT_TRUE(c.ok()) << DescribeError(c.status());
-  return c.ok() ? std::move(c).value() : nullptr;
-}
+std::unique_ptr<Client> ConnectOrDie(const ClientOptions& o) { return test::ConnectClient(o); }
 
 std::vector<uint8_t> Pattern(size_t n, uint32_t seed) {
   std::vector<uint8_t> v(n);

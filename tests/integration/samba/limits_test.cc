@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "smb3/client.h"
+#include "support/samba_client.h"
 #include "support/samba_server.h"
 
 namespace smb3 {
@@ -59,24 +60,9 @@ bool ResetPeak() {
   return static_cast<bool>(out);
 }
 
-std::unique_ptr<SambaServer> StartOrDie(const SambaOptions& o) {
-  std::string error;
-  auto s = SambaServer::Start(o, &error);
-  EXPECT_TRUE(s) << error;
-  return s;
-}
+std::unique_ptr<SambaServer> StartOrDie(const SambaOptions& o) { return test::StartSamba(o); }
 
-ClientOptions OptionsFor(const SambaServer& s) {
-  ClientOptions o;
-  o.server = s.host();
-  o.port = s.port();
-  o.share = s.share();
-  o.credentials.username = s.user();
-  o.credentials.password = s.password();
-  o.credentials.domain = s.domain();
-  o.echo_interval = std::chrono::seconds(0);
-  return o;
-}
+ClientOptions OptionsFor(const SambaServer& s) { return test::SambaClientOptions(s); }
 
 TEST(SambaLimits, TenThousandOpenFilesStayUnderTheCeiling) {
   SambaOptions so;

@@ -26,6 +26,7 @@
 #include "smb3/client.h"
 #include "smb3/ntstatus.h"
 #include "support/fault_proxy.h"
+#include "support/samba_client.h"
 #include "support/samba_server.h"
 
 namespace smb3 {
@@ -45,12 +46,7 @@ SambaOptions DurableSamba() {
   return o;
 }
 
-std::unique_ptr<SambaServer> StartOrDie(const SambaOptions& o) {
-  std::string error;
-  auto s = SambaServer::Start(o, &error);
-  EXPECT_TRUE(s) << error;
-  return s;
-}
+std::unique_ptr<SambaServer> StartOrDie(const SambaOptions& o) { return test::StartSamba(o); }
 
 std::unique_ptr<FaultProxy> ProxyOrDie(const SambaServer& s) {
   std::string error;
@@ -60,23 +56,12 @@ std::unique_ptr<FaultProxy> ProxyOrDie(const SambaServer& s) {
 }
 
 ClientOptions OptionsFor(const SambaServer& s, uint16_t port) {
-  ClientOptions o;
-  o.server = s.host();
-  o.port = port;
-  o.share = s.share();
-  o.credentials.username = s.user();
-  o.credentials.password = s.password();
-  o.credentials.domain = s.domain();
-  o.echo_interval = std::chrono::seconds(0);
+  ClientOptions o = test::SambaClientOptions(s, port);
   o.reconnect_timeout = std::chrono::seconds(30);
   return o;
 }
 
-std::unique_ptr<Client> ConnectOrDie(const ClientOptions& o) {
-  auto c = Client::Connect(o);
-  EXPECT_TRUE(c.ok()) << DescribeError(c.status());
-  return c.ok() ? std::move(c).value() : nullptr;
-}
+std::unique_ptr<Client> ConnectOrDie(const ClientOptions& o) { return test::ConnectClient(o); }
 
 std::vector<uint8_t> Pattern(size_t n, uint64_t seed) {
   std::vector<uint8_t> v(n);

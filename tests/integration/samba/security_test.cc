@@ -29,6 +29,7 @@
 #include "crypto/crypto.h"
 #include "smb3/client.h"
 #include "smb3/log.h"
+#include "support/samba_client.h"
 #include "support/samba_server.h"
 
 namespace smb3 {
@@ -37,22 +38,10 @@ namespace {
 using test::SambaOptions;
 using test::SambaServer;
 
-std::unique_ptr<SambaServer> StartOrDie(const SambaOptions& o = {}) {
-  std::string error;
-  auto s = SambaServer::Start(o, &error);
-  EXPECT_TRUE(s) << error;
-  return s;
-}
+std::unique_ptr<SambaServer> StartOrDie(const SambaOptions& o = {}) { return test::StartSamba(o); }
 
 ClientOptions OptionsFor(const SambaServer& s, uint16_t port) {
-  ClientOptions o;
-  o.server = s.host();
-  o.port = port;
-  o.share = s.share();
-  o.credentials.username = s.user();
-  o.credentials.password = s.password();
-  o.credentials.domain = s.domain();
-  o.echo_interval = std::chrono::seconds(0);
+  ClientOptions o = test::SambaClientOptions(s, port);
   o.connect_timeout = std::chrono::milliseconds(10000);
   o.request_timeout = std::chrono::milliseconds(10000);
   return o;
