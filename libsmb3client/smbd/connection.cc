@@ -234,8 +234,8 @@ Status Connection::OnDataTransfer(ByteView message, Timestamp now,
       reassembly_remaining_ = m.remaining_data_length;
       reassembly_fragments_ = 0;
       reassembly_.clear();
-      // Bounded by MaxFragmentedRecvSize (checked above).
-      reassembly_.reserve(static_cast<size_t>(m.data_length) + m.remaining_data_length);
+      // No reserve for the announced total: the buffer grows with the bytes that arrive, so a peer
+      // announcing MaxFragmentedRecvSize in a one-byte fragment costs us a byte, not a MiB.
     } else {
       // Within a sequence each fragment's RemainingDataLength is what the previous one announced
       // minus this fragment's data; a sequence that ends early or overruns is a violation.
