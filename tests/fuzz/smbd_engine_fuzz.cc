@@ -17,6 +17,16 @@
 namespace {
 
 using smb3::smbd::Connection;
+
+// The upper layer's messages: 4 KiB spans several fragments of the 1364-byte sends the engine
+// negotiates, and fragmentation is the same beyond. An SMB2 client has few requests in flight (its
+// credits), so the script queues at most 256 KiB; without either bound a 16 KiB script would copy
+// hundreds of MiB through the engine and time the fuzzer out on memory rather than find bugs.
+constexpr size_t kMaxUpperMessage = 4096;
+constexpr size_t kMaxQueuedBytes = 262144;
+// Both buffers are set up once per process, not once per input.
+const std::vector<uint8_t> kUpperBytes(kMaxUpperMessage, 0x5A);
+std::vector<uint8_t> send_buffer(65536);
 using smb3::smbd::State;
 
 void CheckInvariants(const Connection& c) {
@@ -73,19 +83,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (s.ok() != (c.state() != State::kDisconnected)) abort();
         break;
       }
-      case 1: {  // an upper-layer message of up to 64 KiB (fragmentation is the same beyond)
-        const size_t n = in.U16();
-        std::vector<uint8_t> message(n, 0x5A);
-        (void)c.QueueSend(message);
+      case 1: {  // an upper-layer message of up to 4 KiB
+        const size_t n = in.U16() % (kMaxUpperMessage + 1);
+        if (c.queued_bytes() + n <= kMaxQueuedBytes) {
+          (void)c.QueueSend(smb3::ByteView(kUpperBytes.data(), n));
+        }
         break;
       }
       case 2: {  // the transport drains the sends
         for (int i = 0; i < 100; ++i) {
           const uint32_t credits = c.send_credits();
-          auto sent = c.NextSend(now);
-          if (!sent) break;
-          if (sent->size() > c.negotiated().max_send_size) abort();
-          auto m = smb3::smbd::DecodeDataTransfer(*sent);
+          if (c.SendBufferSize() > send_buffer.size()) abort();
+          auto written = c.NextSend(smb3::MutableByteView(send_buffer), now);
+          if (!written) break;
+          if (*written > c.negotiated().max_send_size) abort();
+          auto m = smb3::smbd::DecodeDataTransfer(smb3::ByteView(send_buffer.data(), *written));
           if (!m.ok() || c.send_credits() != credits - 1) abort();
           if (credits == 1 && m->credits_granted == 0) abort();  // [MS-SMBD] 3.1.5.1
         }
