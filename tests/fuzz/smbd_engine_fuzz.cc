@@ -17,17 +17,17 @@
 namespace {
 
 using smb3::smbd::Connection;
+using smb3::smbd::State;
 
-// The upper layer's messages: 4 KiB spans several fragments of the 1364-byte sends the engine
+// The upper layer's messages: 4 KiB spans four fragments of the 1364-byte sends the engine
 // negotiates, and fragmentation is the same beyond. An SMB2 client has few requests in flight (its
-// credits), so the script queues at most 256 KiB; without either bound a 16 KiB script would copy
-// hundreds of MiB through the engine and time the fuzzer out on memory rather than find bugs.
+// credits), so the script queues at most 256 KiB. Without either bound a 16 KiB script could queue
+// over 5000 messages of 64 KiB, each filled and copied: the fuzzer then measured allocation.
 constexpr size_t kMaxUpperMessage = 4096;
 constexpr size_t kMaxQueuedBytes = 262144;
 // Both buffers are set up once per process, not once per input.
 const std::vector<uint8_t> kUpperBytes(kMaxUpperMessage, 0x5A);
 std::vector<uint8_t> send_buffer(65536);
-using smb3::smbd::State;
 
 void CheckInvariants(const Connection& c) {
   if (c.state() == State::kDisconnected) {
