@@ -5,9 +5,12 @@
 #include <linux/falloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
+#include <memory>
+#include <mutex>
 
 #include "errno_map.h"
 #include "log.h"
@@ -579,21 +582,55 @@ void SmbFs::Write(uint64_t fh, uint64_t offset, std::span<const uint8_t> src, Io
   }
   const bool keep_error = writeback_;
   inodes_.DataChanged(state->ino);
-  client_.WriteAsync(state->file, offset, src,
-                     [this, state, keep_error, done = std::move(done)](smb3::Result<size_t> r) {
-                       inodes_.DataChanged(state->ino);
-                       if (r.ok()) {
-                         done(std::move(r));
-                         return;
-                       }
-                       const smb3::Status st = ToErrno(r.status());
-                       if (keep_error) {
-                         int expected = 0;
-                         state->deferred_error.compare_exchange_strong(
-                             expected, static_cast<int>(st.detail()));
-                       }
-                       done(st);
-                     });
+  IoDone finish = [this, state, keep_error, done = std::move(done)](smb3::Result<size_t> r) {
+    inodes_.DataChanged(state->ino);
+    if (r.ok()) {
+      done(std::move(r));
+      return;
+    }
+    const smb3::Status st = ToErrno(r.status());
+    if (keep_error) {
+      int expected = 0;
+      state->deferred_error.compare_exchange_strong(expected, static_cast<int>(st.detail()));
+    }
+    done(st);
+  };
+  const size_t piece = options_.write_split;
+  if (piece == 0 || src.size() < 2 * piece) {
+    client_.WriteAsync(state->file, offset, src, std::move(finish));
+    return;
+  }
+  // The kernel sends an O_DIRECT or write-through write as one 1 MiB request and waits for it. As
+  // one SMB WRITE, the server can start storing only after the whole MiB crossed the socket; as
+  // several in flight together, it stores one piece while the next is on its way.
+  struct Split {
+    std::mutex mu;
+    size_t remaining = 0;
+    smb3::Status error;
+    IoDone done;
+  };
+  auto split = std::make_shared<Split>();
+  const size_t n = (src.size() + piece - 1) / piece;
+  split->remaining = n;
+  split->done = std::move(finish);
+  for (size_t i = 0; i < n; ++i) {
+    const size_t at = i * piece;
+    const std::span<const uint8_t> part = src.subspan(at, std::min(piece, src.size() - at));
+    client_.WriteAsync(state->file, offset + at, part,
+                       [split, total = src.size()](smb3::Result<size_t> r) {
+                         {
+                           std::lock_guard lock(split->mu);
+                           if (!r.ok() && split->error.ok()) split->error = r.status();
+                           if (--split->remaining != 0) return;
+                         }
+                         // WriteAsync answers a piece with all its bytes or an error.
+                         if (split->error.ok()) {
+                           split->done(total);
+                         } else {
+                           split->done(split->error);
+                         }
+                       });
+  }
 }
 
 smb3::Status SmbFs::Flush(uint64_t fh) {

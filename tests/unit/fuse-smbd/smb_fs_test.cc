@@ -657,6 +657,24 @@ TEST_F(AsyncClient, CompletionsFromTheConnectionThread) {
   ASSERT_TRUE(fs_.Release(fh).ok());
 }
 
+TEST_F(AsyncClient, LargeWriteGoesOutInPiecesAtOnce) {
+  auto [ino, fh] = CreateFile(kRoot, "f");
+  std::string data((1 << 20) + 12345, 'a');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>('a' + i % 23);
+  const uint64_t before = client_.stats().writes;
+  ASSERT_EQ(*WriteSync(fh, 4096, data), data.size());
+  EXPECT_EQ(client_.stats().writes - before, 3u);  // 512 KiB + 512 KiB + the rest
+  EXPECT_EQ(ReadSync(fh, 4096, data.size()), data);
+  ASSERT_TRUE(fs_.Release(fh).ok());
+}
+
+TEST_F(SmallShare, FailedPieceFailsTheWholeSplitWrite) {
+  auto [ino, fh] = CreateFile(kRoot, "f");
+  std::string block(3 << 20, 'z');  // six 512 KiB pieces; the share holds four
+  EXPECT_EQ(ErrnoOf(WriteSync(fh, 0, block).status()), ENOSPC);
+  ASSERT_TRUE(fs_.Release(fh).ok());
+}
+
 class PrefixMount : public ::testing::Test {
  protected:
   PrefixMount() {
