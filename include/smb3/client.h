@@ -20,8 +20,12 @@
 // OpenOptions::durable are set; whether the server granted it decides whether the handle survives.
 // Calls in flight at the break: reads, queries, Stat, ListDirectory, Flush, Close, Echo and opens
 // that do not create-if-absent are sent again; writes and attribute changes are sent again on the
-// re-established handle with SMB2_FLAGS_REPLAY_OPERATION; creates that must not exist yet, renames
-// and deletes are not, and fail with kDisconnected. A handle that could not be re-established (no
+// re-established handle with SMB2_FLAGS_REPLAY_OPERATION; a durable open (create-if-absent too) is
+// sent again as a replay with its first CreateGuid, which a server keeping replay state answers
+// with the open its first attempt made; if the server instead finds the file existing, the call
+// fails with kDisconnected (outcome unknown: the file may be this call's), never as "exists".
+// Non-durable creates that must not exist yet, renames and deletes are not sent again, and fail
+// with kDisconnected. A handle that could not be re-established (no
 // durable handle granted, or the server refused it, e.g. after a restart that lost its state) fails
 // every later call with kDisconnected whose where() starts with "handle lost" (EIO in fuse-smbd):
 // data written through it and not acknowledged is reported as an error, never dropped silently.
@@ -140,7 +144,10 @@ class Client {
   virtual Result<FileInfo> QueryInfo(const FileHandle& file) = 0;
   // Stat by path in one round trip (compound CREATE + QUERY_INFO + CLOSE).
   virtual Result<FileInfo> Stat(std::string_view path) = 0;
-  // All entries of a directory (continuation handled; "." and ".." left out).
+  // All entries of a directory (continuation handled; "." and ".." left out). Bounded against a
+  // server that never ends the listing: more than 1,048,576 entries or 256 MiB of entry lists in
+  // one call is kResourceExhausted; an empty success answer, or the same entries sent twice in a
+  // row, is kProtocol. The directory handle is closed either way.
   virtual Result<std::vector<DirEntry>> ListDirectory(std::string_view path) = 0;
   virtual Status SetEndOfFile(const FileHandle& file, uint64_t size) = 0;
   // Sets times (0 = unchanged) and attributes (0 = unchanged) via FILE_BASIC_INFORMATION.

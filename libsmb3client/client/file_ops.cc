@@ -113,6 +113,43 @@ struct IoAggregate {
   }
 };
 
+// A listing is held in memory whole, so a server that never answers STATUS_NO_MORE_FILES (or
+// sends the same entries again and again) must not make it grow without bound. Caps per
+// ListDirectory call, documented with Client::ListDirectory:
+//   - at most kMaxListingEntries entries (about 230 MB of DirEntry at 220 bytes each), and
+//   - at most kMaxListingBytes of entry lists received from the server,
+// both Code::kResourceExhausted; an empty STATUS_SUCCESS answer or an answer byte-identical to the
+// one before it is the server making no progress: Code::kProtocol.
+// [MS-ERREF] 2.3.1: what [MS-SMB2] 3.3.5.9.10 answers a replay from another session.
+constexpr uint32_t kStatusDuplicateObjectId = 0xC000022A;
+
+constexpr size_t kMaxListingEntries = size_t{1} << 20;
+constexpr uint64_t kMaxListingBytes = uint64_t{256} << 20;
+
+class ListingGuard {
+ public:
+  // Accounts one QUERY_DIRECTORY output buffer of a listing before its entries are decoded.
+  Status Take(ByteView output_buffer) {
+    // [MS-SMB2] 3.3.5.18: a server with no (more) entries answers STATUS_NO_MORE_FILES; a success
+    // carrying nothing would make the continuation loop spin.
+    if (output_buffer.empty())
+      return Status::Protocol("list directory: the server answered success with no entries");
+    received_ += output_buffer.size();
+    if (received_ > kMaxListingBytes)
+      return Status(Code::kResourceExhausted, 0,
+                    "list directory: more than 256 MiB of entries (the per-listing cap)");
+    // The same buffer twice in a row: the server restarts the scan instead of continuing it.
+    if (std::ranges::equal(output_buffer, last_))
+      return Status::Protocol("list directory: the server repeats the same entries");
+    last_.assign(output_buffer.begin(), output_buffer.end());
+    return Status::Ok();
+  }
+
+ private:
+  uint64_t received_ = 0;
+  std::vector<uint8_t> last_;  // the previous output buffer (at most one response's worth)
+};
+
 }  // namespace
 
 Result<OpenResult> ClientImpl::OpenInternal(std::string_view path, const OpenOptions& options,
@@ -130,22 +167,46 @@ Result<OpenResult> ClientImpl::OpenInternal(std::string_view path, const OpenOpt
   // directories (no batch oplock there) nor delete-on-close opens.
   const bool want_durable = options.durable && options_.durable_handles &&
                             options.kind != FileKind::kDirectory && !options.delete_on_close;
-  // Sent again after a reconnect only when doing so cannot change the outcome: not a
-  // create-if-absent (the first attempt may have created it) and not delete-on-close.
-  const Retry retry = (options.disposition == Disposition::kCreate || options.delete_on_close)
-                          ? Retry::kNever
-                          : Retry::kIdempotent;
-  return WithReconnect(retry, [&](int) -> Result<OpenResult> {
-    ReopenInfo ri;
-    if (want_durable) {
-      smb2::DurableHandleRequestV2 dh2q;
-      SMB3_RETURN_IF_ERROR(crypto::RandomBytes(dh2q.create_guid));
-      ri.create_guid = dh2q.create_guid;
-      c.contexts.durable_handle_v2 = dh2q;
-      c.requested_oplock_level = smb2::SMB2_OPLOCK_LEVEL_BATCH;
-    }
+  // One CreateGuid for the request and every replay of it: [MS-SMB2] 3.2.4.3.5 makes it new per
+  // create request, and 3.3.5.9.10 lets the server recognise a replay by it.
+  ReopenInfo ri;
+  if (want_durable) {
+    smb2::DurableHandleRequestV2 dh2q;
+    SMB3_RETURN_IF_ERROR(crypto::RandomBytes(dh2q.create_guid));
+    ri.create_guid = dh2q.create_guid;
+    c.contexts.durable_handle_v2 = dh2q;
+    c.requested_oplock_level = smb2::SMB2_OPLOCK_LEVEL_BATCH;
+  }
+  // Sent again after a reconnect when doing so cannot change the outcome: an open of an existing
+  // file as is; a durable create as a replay (same CreateGuid, SMB2_FLAGS_REPLAY_OPERATION), which
+  // [MS-SMB2] 3.3.5.9.10 answers from the open the first attempt made instead of creating again.
+  // Never a non-durable create-if-absent (the first attempt may have created it: the retry would
+  // report a collision with itself) nor a delete-on-close open.
+  Retry retry = Retry::kIdempotent;
+  if (options.delete_on_close) retry = Retry::kNever;
+  else if (want_durable) retry = Retry::kReplay;
+  else if (options.disposition == Disposition::kCreate) retry = Retry::kNever;
+  return WithReconnect(retry, [&](int attempt) -> Result<OpenResult> {
     SMB3_ASSIGN_OR_RETURN(Request r, Encoded(TreeRequest(smb2::SMB2_CREATE), c, smb2::EncodeCreateRequest));
-    SMB3_ASSIGN_OR_RETURN(Response resp, CallOk(std::move(r), "create"));
+    // [MS-SMB2] 3.2.7.1 / 3.2.5.1.x: an outstanding create carrying
+    // SMB2_CREATE_DURABLE_HANDLE_REQUEST_V2 is replayed with SMB2_FLAGS_REPLAY_OPERATION (2.2.1.2,
+    // SMB 3.x only, the only dialects we speak).
+    if (want_durable && attempt > 0) r.extra_flags |= smb2::SMB2_FLAGS_REPLAY_OPERATION;
+    SMB3_ASSIGN_OR_RETURN(Response resp, conn()->Call(std::move(r)));
+    const uint32_t st = resp.nt_status();
+    if (st != STATUS_SUCCESS) {
+      // A replayed create-if-absent that meets an existing file: the server did not recognise the
+      // replay (3.3.5.9.10 matches it only within the session that made the open, so a server
+      // that kept no replay state across the new session, e.g. Samba 4.17, runs it afresh) and the
+      // file may well be the one the lost first attempt created. Neither "created" nor EEXIST can
+      // be vouched for: the caller is told the outcome is unknown.
+      if (attempt > 0 && options.disposition == Disposition::kCreate &&
+          (st == STATUS_OBJECT_NAME_COLLISION || st == kStatusDuplicateObjectId))
+        return Status(Code::kDisconnected, st,
+                      "create: connection lost before the answer and the replay was not "
+                      "recognised; the file exists, possibly created by this call");
+      return Status::NtStatus(st, "create");
+    }
     SMB3_ASSIGN_OR_RETURN(auto cr, smb2::DecodeCreateResponse(resp.message));
     ri.desired_access = c.desired_access;
     ri.file_attributes = c.file_attributes;
@@ -453,6 +514,7 @@ Result<std::vector<DirEntry>> ClientImpl::ListDirectoryOnce(std::string_view pat
   auto handle = std::make_shared<OpenFile>(conn(), cr.file_id, std::string(path), true, tree_id_,
                                            tree_encrypt_);
   std::vector<DirEntry> entries;
+  ListingGuard listing;
   Status result;
   Result<Response> cur = std::move(rs[1]);
   for (;;) {
@@ -471,8 +533,15 @@ Result<std::vector<DirEntry>> ClientImpl::ListDirectoryOnce(std::string_view pat
       result = qr.status();
       break;
     }
+    result = listing.Take(qr->output_buffer);
+    if (!result.ok()) break;
     result = smb2::AppendDirectoryEntries(qr->output_buffer, qd.file_information_class, entries);
     if (!result.ok()) break;
+    if (entries.size() > kMaxListingEntries) {
+      result = Status(Code::kResourceExhausted, 0,
+                      "list directory: more than 1,048,576 entries (the per-listing cap)");
+      break;
+    }
     qd.file_id = cr.file_id;
     Request rn = TreeRequest(smb2::SMB2_QUERY_DIRECTORY);
     rn.credit_bytes = out_len;

@@ -392,6 +392,65 @@ TEST(Reconnect, HandleWithoutDurabilityIsLostNotFaked) {
   EXPECT_TRUE(back == data);
 }
 
+// A durable create whose response is lost: the proxy lets the CREATE reach Samba and cuts the
+// connection before the answer comes back. The client reconnects and sends the CREATE again with
+// the same CreateGuid and SMB2_FLAGS_REPLAY_OPERATION ([MS-SMB2] 3.2.7.1, 3.3.5.9.10).
+// [MS-SMB2] 3.3.5.9.10 recognises a replay only within the session that made the open (another
+// session gets STATUS_DUPLICATE_OBJECTID), and Samba 4.17 keeps its replay cache in the smbd
+// process of the broken connection, which exits with it (also with "server multi channel support
+// = yes": measured the same). So Samba runs the replayed FILE_CREATE afresh and answers
+// STATUS_OBJECT_NAME_COLLISION against the file the lost attempt created. The client must not
+// pass that on as EEXIST (nobody else made the file): it reports kDisconnected, outcome unknown,
+// with the NTSTATUS in detail(). The file exists once, and a plain open of it works. A server that
+// honours the replay is exercised in tests/sim/create_replay_test.cc.
+TEST(Reconnect, DurableCreateWithLostResponseIsNotReportedAsExisting) {
+  auto s = StartOrDie(DurableSamba());
+  ASSERT_TRUE(s);
+  auto proxy = ProxyOrDie(*s);
+  ASSERT_TRUE(proxy);
+  auto o = OptionsFor(*s, proxy->port());
+  o.echo_interval = std::chrono::seconds(0);  // nothing else travels server->client meanwhile
+  auto c = ConnectOrDie(o);
+  ASSERT_TRUE(c);
+  const uint64_t up_before = proxy->counters().bytes[0];
+  proxy->CutAfter(Dir::kServerToClient, 0);
+  OpenOptions oo;
+  oo.desired_access = kAccessReadData | kAccessWriteData | kAccessReadAttributes | kAccessSynchronize;
+  oo.disposition = Disposition::kCreate;
+  oo.kind = FileKind::kFile;
+  auto r = c->Open("replayed.bin", oo);
+  auto counters = proxy->counters();
+  // The CREATE reached Samba (client->server bytes moved), its answer did not: one cut.
+  EXPECT_GT(counters.bytes[0], up_before);
+  EXPECT_EQ(counters.cuts, 1u);
+  EXPECT_EQ(c->stats().reconnects, 1u);
+  EXPECT_TRUE(std::filesystem::exists(s->share_path() / "replayed.bin"));
+  if (r.ok()) {
+    // A Samba that honours the replay across sessions: the handle of the first attempt.
+    auto data = Pattern(kMiB, 41);
+    ASSERT_TRUE(c->Write(r->handle, 0, data).ok());
+    ASSERT_TRUE(c->Close(r->handle).ok());
+    EXPECT_EQ(Sha256OfFile(s->share_path() / "replayed.bin"), Sha256Of(data));
+    std::printf("[ numbers ] lost CREATE response: replay recognised (CreateAction %u)\n",
+                r->create_action);
+    return;
+  }
+  EXPECT_TRUE(r.status().Is(Code::kDisconnected)) << r.status().ToString();
+  EXPECT_EQ(r.status().detail(), STATUS_OBJECT_NAME_COLLISION) << r.status().ToString();
+  EXPECT_NE(std::string(r.status().where()).find("possibly created by this call"), std::string::npos);
+  // The caller can go on with the file the first attempt made.
+  auto g = OpenExisting(*c, "replayed.bin", true);
+  ASSERT_TRUE(g);
+  auto data = Pattern(kMiB, 41);
+  ASSERT_TRUE(c->Write(g, 0, data).ok());
+  ASSERT_TRUE(c->Close(g).ok());
+  EXPECT_EQ(Sha256OfFile(s->share_path() / "replayed.bin"), Sha256Of(data));
+  std::printf("[ numbers ] lost CREATE response: %llu cut, %llu reconnect, replay not recognised by "
+              "Samba: %s\n",
+              static_cast<unsigned long long>(counters.cuts),
+              static_cast<unsigned long long>(c->stats().reconnects), r.status().ToString().c_str());
+}
+
 // A server that stays unreachable: the client gives up after reconnect_timeout and reports
 // kDisconnected; it does not hang.
 TEST(Reconnect, GivesUpAfterReconnectTimeout) {
