@@ -230,11 +230,14 @@ std::string RenderStatsJson(const StatsReport& r, const OpStats& ops) {
            "\"rdma_data_path\":\"%s\",\"rdma_mechanism\":\"%s\",\"rdma_reads\":%" PRIu64
            ",\"rdma_writes\":%" PRIu64 ",\"rdma_acquire_exhausted\":%" PRIu64
            ",\"rdma_windows_bound\":%" PRIu64 ",\"rdma_windows_invalidated_remote\":%" PRIu64
-           ",\"rdma_windows_invalidated_local\":%" PRIu64 ",\"rdma_bind_failures\":%" PRIu64 "},",
+           ",\"rdma_windows_invalidated_local\":%" PRIu64 ",\"rdma_bind_failures\":%" PRIu64
+           ",\"rdma_acquire_waits\":%" PRIu64 ",\"rdma_acquire_wait_us\":%" PRIu64
+           ",\"bytes_copied_rdma\":%" PRIu64 "},",
            JsonEscape(k.rdma_data_path).c_str(), JsonEscape(k.rdma_mechanism).c_str(),
            k.rdma_reads, k.rdma_writes, k.rdma_acquire_exhausted, k.rdma_windows_bound,
            k.rdma_windows_invalidated_remote, k.rdma_windows_invalidated_local,
-           k.rdma_bind_failures);
+           k.rdma_bind_failures, k.rdma_acquire_waits, k.rdma_acquire_wait_us,
+           k.bytes_copied_rdma);
   out += b;
   out += "\"ops\":{";
   bool first = true;

@@ -118,7 +118,16 @@ struct ClientStats {
   std::string rdma_mechanism;     // "memory window" or "register per I/O"; empty without RDMA
   uint64_t rdma_reads = 0;        // READ requests whose data the server RDMA-wrote to us
   uint64_t rdma_writes = 0;       // WRITE requests whose data the server RDMA-read from us
-  uint64_t rdma_acquire_exhausted = 0;  // I/O sent inline because every RDMA buffer was in use
+  uint64_t rdma_acquire_exhausted = 0;  // I/O that found no RDMA buffer free within its wait
+  // Of the current connection's channel: I/O that waited for a buffer (all in flight), and how
+  // long they waited in total, microseconds.
+  uint64_t rdma_acquire_waits = 0;
+  uint64_t rdma_acquire_wait_us = 0;
+  // File data our code copied into or out of registered buffers for I/O whose data moved by RDMA
+  // (WRITE data not already in a registered buffer; READ data copied out where the server could
+  // not invalidate the key). Per byte moved: bytes_copied_rdma / (bytes_rdma_read +
+  // bytes_rdma_write); 0 is the zero-copy goal.
+  uint64_t bytes_copied_rdma = 0;
   // Of the current connection's channel: windows (or per-I/O registrations) bound, invalidated by
   // the server with its response, revoked by us before reuse, and binds that failed.
   uint64_t rdma_windows_bound = 0;

@@ -181,11 +181,14 @@ std::string StatsJson(const smb3::ClientStats& s) {
                 ",\"rdma_data_path\":\"%s\",\"rdma_mechanism\":\"%s\",\"rdma_reads\":%" PRIu64
                 ",\"rdma_writes\":%" PRIu64 ",\"rdma_acquire_exhausted\":%" PRIu64
                 ",\"rdma_windows_bound\":%" PRIu64 ",\"rdma_windows_invalidated_remote\":%" PRIu64
-                ",\"rdma_windows_invalidated_local\":%" PRIu64 ",\"rdma_bind_failures\":%" PRIu64 "}",
+                ",\"rdma_windows_invalidated_local\":%" PRIu64 ",\"rdma_bind_failures\":%" PRIu64
+                ",\"rdma_acquire_waits\":%" PRIu64 ",\"rdma_acquire_wait_us\":%" PRIu64
+                ",\"bytes_copied_rdma\":%" PRIu64 "}",
                 JsonEscape(s.rdma_data_path).c_str(), JsonEscape(s.rdma_mechanism).c_str(),
                 s.rdma_reads, s.rdma_writes, s.rdma_acquire_exhausted, s.rdma_windows_bound,
                 s.rdma_windows_invalidated_remote, s.rdma_windows_invalidated_local,
-                s.rdma_bind_failures);
+                s.rdma_bind_failures, s.rdma_acquire_waits, s.rdma_acquire_wait_us,
+                s.bytes_copied_rdma);
   return out + buf;
 }
 

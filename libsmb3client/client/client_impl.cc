@@ -58,9 +58,9 @@ Status ClientImpl::OpenConnection() {
   SMB3_ASSIGN_OR_RETURN(SelectedTransport selected, OpenTransport(options_, pool_));
   transport_kind_ = selected.transport->kind();
   transport_reason_ = selected.reason;
-  // Inline READ/WRITE data must fit one SMB Direct message (issue 6 item 5): cap rsize/wsize.
-  if (selected.inline_io_limit != 0)
-    options_.max_io_size = std::min(options_.max_io_size, selected.inline_io_limit);
+  // Inline READ/WRITE data must fit one SMB Direct message (issue 6 item 5); data by RDMA fits
+  // one registered buffer: max_read()/max_write() follow whichever path the data takes.
+  rdma_.SetLimits(selected.inline_io_limit, selected.rdma_io_limit);
   std::unique_ptr<transport::Transport> transport = std::move(selected.transport);
   Connection::Options co;
   co.request_timeout = options_.request_timeout;
@@ -172,10 +172,14 @@ ClientStats ClientImpl::stats() const {
 }
 
 uint32_t ClientImpl::max_read() const {
-  return std::min<uint32_t>(max_read_, options_.max_io_size);
+  return TransportIoLimit(std::min<uint32_t>(max_read_, options_.max_io_size));
 }
 uint32_t ClientImpl::max_write() const {
-  return std::min<uint32_t>(max_write_, options_.max_io_size);
+  return TransportIoLimit(std::min<uint32_t>(max_write_, options_.max_io_size));
+}
+uint32_t ClientImpl::TransportIoLimit(uint32_t size) const {
+  const uint32_t limit = rdma_.IoLimit(signing_on_, encrypt_all_ || tree_encrypt_);
+  return limit == 0 ? size : std::min(size, limit);
 }
 
 Request ClientImpl::TreeRequest(uint16_t command) const {

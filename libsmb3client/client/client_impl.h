@@ -212,6 +212,8 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
                        std::vector<uint8_t> info, const char* where);
   uint32_t max_read() const;
   uint32_t max_write() const;
+  // `size` capped by the transport's limit for the path the data takes (rdma_io.h).
+  uint32_t TransportIoLimit(uint32_t size) const;
   // The registered buffer for a READ (`server_writes`) or WRITE of `length` bytes sent as `r` on
   // `c`, or nullptr when its data goes inline (rdma_io.h).
   std::shared_ptr<RdmaTransfer> RdmaFor(Connection* c, size_t length, bool server_writes,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include "client/rdma_io.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "base/log.h"
@@ -10,8 +11,8 @@
 namespace smb3::client {
 
 RdmaTransfer::RdmaTransfer(std::shared_ptr<transport::RdmaChannel> channel,
-                           transport::RdmaIoBuffer buffer)
-    : channel_(std::move(channel)), buffer_(buffer) {
+                           transport::RdmaIoBuffer buffer, std::atomic<uint64_t>* copied)
+    : channel_(std::move(channel)), buffer_(buffer), copied_(copied) {
   // [MS-SMBD] 2.2.3.1: one descriptor covers the whole registered range of this I/O.
   const smb2::BufferDescriptorV1 d{buffer_.remote_offset, buffer_.remote_token,
                                    buffer_.remote_length};
@@ -20,7 +21,15 @@ RdmaTransfer::RdmaTransfer(std::shared_ptr<transport::RdmaChannel> channel,
 
 // [MS-SMB2] 3.2.5.11 / 3.2.5.12: the buffer is deregistered ([MS-SMBD] 3.1.4.4) once the response
 // is in, or the request failed; the channel revokes the key before the memory is used again.
-RdmaTransfer::~RdmaTransfer() { channel_->Release(buffer_.handle); }
+RdmaTransfer::~RdmaTransfer() {
+  if (channel_) channel_->Release(buffer_.handle);
+}
+
+RdmaTransfer::RdmaTransfer(Status why) : failed_(why) {}
+
+void RdmaTransfer::CountCopy(uint64_t bytes) const {
+  if (copied_) copied_->fetch_add(bytes, std::memory_order_relaxed);
+}
 
 uint32_t RdmaTransfer::channel() const {
   // [MS-SMB2] 3.2.4.6 / 3.2.4.7: SMB2_CHANNEL_RDMA_V1_INVALIDATE when we process received remote
@@ -74,6 +83,7 @@ Result<RdmaReadPiece> TakeRdmaReadData(std::shared_ptr<RdmaTransfer> transfer, B
     return RdmaReadPiece{std::move(transfer), data};
   }
   auto copy = std::make_shared<std::vector<uint8_t>>(data.begin(), data.end());
+  transfer->CountCopy(data.size());
   transfer.reset();  // releases: the key is revoked now, before the application sees the data
   ByteView view(copy->data(), copy->size());
   return RdmaReadPiece{std::move(copy), view};
@@ -81,6 +91,7 @@ Result<RdmaReadPiece> TakeRdmaReadData(std::shared_ptr<RdmaTransfer> transfer, B
 
 Status EncodeReadFor(Request& r, smb2::ReadRequest rr, const RdmaTransfer* transfer) {
   if (transfer) {
+    SMB3_RETURN_IF_ERROR(transfer->status());
     if (rr.length != transfer->length())
       return Status::Invalid("read: length differs from RDMA buffer");
     transfer->Describe(rr);
@@ -99,12 +110,14 @@ Status EncodeWriteFor(Request& r, smb2::WriteRequest wr, ByteView data,
   // because the data moves by RDMA.
   r.credit_bytes = static_cast<uint32_t>(data.size());
   if (transfer) {
+    SMB3_RETURN_IF_ERROR(transfer->status());
     if (data.size() != transfer->length()) {
       return Status::Invalid("write: length differs from RDMA buffer");
     }
     std::span<uint8_t> memory = transfer->memory();
     if (data.data() != memory.data() && !data.empty()) {
       std::memcpy(memory.data(), data.data(), data.size());
+      transfer->CountCopy(data.size());
     }
     transfer->Describe(wr);
     r.payload = {};
@@ -146,9 +159,25 @@ const char* RdmaDataPath::Reason(bool has_channel, bool signing, bool encryption
   return "rdma";
 }
 
+void RdmaDataPath::SetLimits(uint32_t inline_limit, uint32_t rdma_limit) {
+  inline_limit_.store(inline_limit, std::memory_order_relaxed);
+  rdma_limit_.store(rdma_limit, std::memory_order_relaxed);
+}
+
+uint32_t RdmaDataPath::IoLimit(bool signing, bool encryption) const {
+  const uint32_t inline_limit = inline_limit_.load(std::memory_order_relaxed);
+  const uint32_t rdma_limit = rdma_limit_.load(std::memory_order_relaxed);
+  // [MS-SMB2] 3.2.4.6 / 3.2.4.7: signed or sealed traffic carries its data inline, in one
+  // message; otherwise one RDMA buffer (min(MaxReadWriteSize, buffer size), [MS-SMBD] 3.1.4.3)
+  // bounds a READ/WRITE, and an I/O at most kRdmaThreshold goes inline anyway.
+  if (rdma_limit == 0 || signing || encryption) return inline_limit;
+  if (inline_limit == 0) return rdma_limit;
+  return std::max(inline_limit, rdma_limit);
+}
+
 std::shared_ptr<RdmaTransfer> RdmaDataPath::Begin(transport::Transport& transport, size_t length,
                                                   bool server_writes, bool signing,
-                                                  bool encryption) {
+                                                  bool encryption, std::chrono::milliseconds wait) {
   std::shared_ptr<transport::RdmaChannel> channel = transport.rdma_channel();
   if (!channel) return nullptr;
   if (signing || encryption) {
@@ -160,18 +189,21 @@ std::shared_ptr<RdmaTransfer> RdmaDataPath::Begin(transport::Transport& transpor
     return nullptr;
   }
   if (length <= kRdmaThreshold || length > channel->max_io_size()) return nullptr;
-  Result<transport::RdmaIoBuffer> buffer = channel->Acquire(length, server_writes);
+  Result<transport::RdmaIoBuffer> buffer = channel->Acquire(length, server_writes, wait);
   if (!buffer.ok()) {
-    // Every registered buffer is in flight (or the connection is going): this I/O goes inline.
-    if (buffer.status().Is(Code::kResourceExhausted)) {
-      inline_no_buffer_.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      SMB3_LOG_DEBUG("SMB Direct: no RDMA buffer (%s); inline", buffer.status().ToString().c_str());
+    // No buffer came free within `wait` (or the connection is going).
+    inline_no_buffer_.fetch_add(1, std::memory_order_relaxed);
+    const uint32_t inline_limit = inline_limit_.load(std::memory_order_relaxed);
+    if (inline_limit != 0 && length > inline_limit) {
+      SMB3_LOG_WARN("SMB Direct: no RDMA buffer for a %zu-byte %s (%s), too large to go inline",
+                    length, server_writes ? "READ" : "WRITE", buffer.status().ToString().c_str());
+      return std::make_shared<RdmaTransfer>(buffer.status());
     }
+    SMB3_LOG_DEBUG("SMB Direct: no RDMA buffer (%s); inline", buffer.status().ToString().c_str());
     return nullptr;
   }
   (server_writes ? reads_rdma_ : writes_rdma_).fetch_add(1, std::memory_order_relaxed);
-  return std::make_shared<RdmaTransfer>(std::move(channel), *buffer);
+  return std::make_shared<RdmaTransfer>(std::move(channel), *buffer, &copied_);
 }
 
 void RdmaDataPath::CountRdma(bool server_writes, uint64_t bytes) {
@@ -190,6 +222,7 @@ void RdmaDataPath::FillStats(transport::Transport* transport, bool signing, bool
   s.rdma_reads = reads_rdma_.load(std::memory_order_relaxed);
   s.rdma_writes = writes_rdma_.load(std::memory_order_relaxed);
   s.rdma_acquire_exhausted = inline_no_buffer_.load(std::memory_order_relaxed);
+  s.bytes_copied_rdma = copied_.load(std::memory_order_relaxed);
   s.rdma_data_path = Reason(channel != nullptr, signing, encryption);
   if (channel) {
     transport::RdmaChannelCounters c = channel->counters();
@@ -198,6 +231,8 @@ void RdmaDataPath::FillStats(transport::Transport* transport, bool signing, bool
     s.rdma_windows_invalidated_remote = c.windows_invalidated_remote;
     s.rdma_windows_invalidated_local = c.windows_invalidated_local;
     s.rdma_bind_failures = c.bind_failures;
+    s.rdma_acquire_waits = c.acquire_waits;
+    s.rdma_acquire_wait_us = c.acquire_wait_us;
   }
 }
 

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -30,6 +31,11 @@ namespace smb3::client {
 // of at most this many bytes goes inline (Windows uses 4096 as well).
 inline constexpr size_t kRdmaThreshold = 4096;
 
+// How long a READ/WRITE waits for a registered buffer when every one is in flight. Buffers come
+// back as responses arrive, so a wait this long means the server stopped answering; the I/O then
+// goes inline if it fits a message, else fails (kResourceExhausted).
+inline constexpr std::chrono::milliseconds kRdmaBufferWait{10000};
+
 class RdmaDataPath;
 
 // The registered buffer of one READ or WRITE in flight. Destroying it releases the buffer: the
@@ -37,7 +43,12 @@ class RdmaDataPath;
 // after that. Keep it alive until the response arrived or the request failed.
 class RdmaTransfer {
  public:
-  RdmaTransfer(std::shared_ptr<transport::RdmaChannel> channel, transport::RdmaIoBuffer buffer);
+  // `copied` (may be null) counts the file data our code copies into or out of the buffer.
+  RdmaTransfer(std::shared_ptr<transport::RdmaChannel> channel, transport::RdmaIoBuffer buffer,
+               std::atomic<uint64_t>* copied = nullptr);
+  // A transfer that could not get a buffer and whose I/O cannot go inline either: EncodeReadFor
+  // and EncodeWriteFor fail with `why`.
+  explicit RdmaTransfer(Status why);
   ~RdmaTransfer();
   RdmaTransfer(const RdmaTransfer&) = delete;
   RdmaTransfer& operator=(const RdmaTransfer&) = delete;
@@ -45,6 +56,10 @@ class RdmaTransfer {
   // The registered bytes: exactly the I/O's length.
   std::span<uint8_t> memory() const { return buffer_.memory; }
   uint32_t length() const { return buffer_.remote_length; }
+  // Ok, or why this I/O has neither a buffer nor the inline path.
+  const Status& status() const { return failed_; }
+  // Our code copied `bytes` of file data into or out of memory().
+  void CountCopy(uint64_t bytes) const;
   // SMB2_CHANNEL_RDMA_V1_INVALIDATE when the server is asked to invalidate the key with its
   // response, else SMB2_CHANNEL_RDMA_V1.
   uint32_t channel() const;
@@ -63,9 +78,11 @@ class RdmaTransfer {
   Result<ByteView> ReadData(ByteView response) const;
 
  private:
-  std::shared_ptr<transport::RdmaChannel> channel_;
+  std::shared_ptr<transport::RdmaChannel> channel_;  // null for a failed transfer
   transport::RdmaIoBuffer buffer_;
   std::vector<uint8_t> descriptor_;  // the encoded SMB_DIRECT_BUFFER_DESCRIPTOR_V1
+  std::atomic<uint64_t>* copied_ = nullptr;
+  Status failed_;
 };
 
 // The bytes of a READ and what keeps them alive (a ReadView piece).
@@ -84,11 +101,12 @@ Result<RdmaReadPiece> TakeRdmaReadData(std::shared_ptr<RdmaTransfer> transfer, B
 
 // Encodes READ `rr` into `r` ([MS-SMB2] 3.2.4.6): inline when `transfer` is null, else with its
 // descriptor (rr.length must equal transfer->length()). Sets r.credit_bytes to the data length:
-// the CreditCharge covers the data however it moves.
+// the CreditCharge covers the data however it moves. A failed transfer's status is returned.
 Status EncodeReadFor(Request& r, smb2::ReadRequest rr, const RdmaTransfer* transfer);
 // Encodes WRITE `wr` of `data` into `r` ([MS-SMB2] 3.2.4.7): inline when `transfer` is null
 // (r.payload = data, sent without a copy where possible), else the data is copied into the
-// registered buffer — unless `data` already is that memory — and only the descriptor is sent.
+// registered buffer — unless `data` already is that memory — and only the descriptor is sent
+// (the copy is counted in the path's bytes_copied_rdma). A failed transfer's status is returned.
 Status EncodeWriteFor(Request& r, smb2::WriteRequest wr, ByteView data,
                       const RdmaTransfer* transfer);
 
@@ -106,12 +124,22 @@ Result<uint32_t> WriteResponseCount(const Response& response, size_t length,
 // One client's RDMA data path: the per-I/O decision, the byte counters and a once-only log line.
 class RdmaDataPath {
  public:
+  // The current connection's limits on one READ/WRITE payload: `inline_limit` when the data is in
+  // the message (0: none, as on TCP), `rdma_limit` when it moves by RDMA (the channel's
+  // max_io_size(); 0: no channel). Set for every new transport, before its first I/O.
+  void SetLimits(uint32_t inline_limit, uint32_t rdma_limit);
+  // rsize/wsize for the current connection (0: no limit of the transport's): the RDMA limit when
+  // the data moves by RDMA (a channel, neither signing nor encryption), else the inline limit.
+  uint32_t IoLimit(bool signing, bool encryption) const;
+
   // A transfer for a READ (`server_writes`) or WRITE of `length` bytes on `transport`, or nullptr
   // when the data goes inline: no channel (TCP), signing or encryption in force, `length` at most
-  // kRdmaThreshold or above the channel's max_io_size(), or no free buffer (kResourceExhausted) or
-  // any other failure to acquire one (the I/O never fails for want of RDMA).
+  // kRdmaThreshold or above the channel's max_io_size(). With every buffer in flight it waits up
+  // to `wait` for one; then, or on any other failure to acquire one, the data goes inline if it
+  // fits a message (inline limit), else the transfer returned is a failed one (status()).
   std::shared_ptr<RdmaTransfer> Begin(transport::Transport& transport, size_t length,
-                                      bool server_writes, bool signing, bool encryption);
+                                      bool server_writes, bool signing, bool encryption,
+                                      std::chrono::milliseconds wait = kRdmaBufferWait);
   // Data moved by the server: `bytes` RDMA-written into our buffers (a READ) or RDMA-read from
   // them (a WRITE).
   void CountRdma(bool server_writes, uint64_t bytes);
@@ -130,7 +158,10 @@ class RdmaDataPath {
   std::atomic<uint64_t> bytes_rdma_read_{0};   // our WRITEs
   std::atomic<uint64_t> reads_rdma_{0};
   std::atomic<uint64_t> writes_rdma_{0};
-  std::atomic<uint64_t> inline_no_buffer_{0};  // went inline: Acquire failed
+  std::atomic<uint64_t> inline_no_buffer_{0};  // went inline or failed: Acquire failed
+  std::atomic<uint64_t> copied_{0};            // file data copied into/out of registered buffers
+  std::atomic<uint32_t> inline_limit_{0};
+  std::atomic<uint32_t> rdma_limit_{0};
   std::atomic<bool> noted_inline_{false};
 };
 

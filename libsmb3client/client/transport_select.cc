@@ -4,7 +4,9 @@
 // error that names the cause and the fix.
 #include "client/transport_select.h"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "base/log.h"
@@ -114,6 +116,10 @@ Result<SelectedTransport> OpenTransport(const ClientOptions& options,
     if (rdma.ok()) {
       out.transport = std::move(rdma).value();
       out.inline_io_limit = InlineIoLimit(out.transport->max_message_size());
+      if (auto channel = out.transport->rdma_channel()) {
+        out.rdma_io_limit =
+            static_cast<uint32_t>(std::min<size_t>(channel->max_io_size(), UINT32_MAX));
+      }
       out.reason = std::string(options.rdma == RdmaPolicy::kYes ? "rdma=yes" : "rdma=auto") +
                    ": SMB Direct to " + out.transport->peer();
       SMB3_LOG_INFO("%s", out.reason.c_str());

@@ -25,6 +25,11 @@ struct SelectedTransport {
   // down to whole pages; 0 on TCP (no limit below the dialect's). rsize/wsize must not exceed it
   // whenever the data does not go by RDMA (no RDMA channel, or signing/encryption in force).
   uint32_t inline_io_limit = 0;
+  // The largest READ/WRITE payload whose data moves by RDMA: the transport's RdmaChannel's
+  // max_io_size(), i.e. min(buffer size, negotiated MaxReadWriteSize); 0 without a channel. With
+  // data by RDMA, rsize/wsize follow this limit (and the SMB2 MaxReadSize/MaxWriteSize), not
+  // the inline one.
+  uint32_t rdma_io_limit = 0;
 };
 
 // Connects to options.server:options.port by options.rdma. Errors: under rdma=yes, why SMB Direct

@@ -157,13 +157,16 @@ void SmbDirectTransport::CreateDataChannel() {
     return;
   }
   const uint32_t max_rw = engine_.negotiated().max_read_write_size;
-  // Whole pages (the registrar rounds up anyway), at most the largest message: an I/O that could
-  // not also go inline is never asked of the channel (see SmbDirectOptions).
+  // [MS-SMBD] 3.1.5.7 / 2.2.2: one READ/WRITE moves at most the negotiated MaxReadWriteSize by
+  // RDMA, so a buffer of that size (capped by rdma_buffer_size) carries any one I/O whole. The
+  // message size does not bound it: the data is not in the message. Whole pages; the same memory
+  // (rdma_buffer_size x rdma_buffer_count), registered once, as fewer bigger buffers or more
+  // smaller ones.
   constexpr size_t kPage = 4096;
-  const size_t largest_message = (max_message_size_ + kPage - 1) / kPage * kPage;
-  const size_t buffer_size = std::min({options_.rdma_buffer_size, size_t{max_rw}, largest_message});
+  const size_t buffer_size =
+      std::max(kPage, std::min(options_.rdma_buffer_size, size_t{max_rw}) / kPage * kPage);
   const size_t count = std::max<size_t>(
-      1, options_.rdma_buffer_size * options_.rdma_buffer_count / std::max<size_t>(buffer_size, 1));
+      1, options_.rdma_buffer_size * options_.rdma_buffer_count / buffer_size);
   auto channel = rdma::DataChannel::Create(*endpoint_, endpoint_mu_, buffer_size, count, max_rw);
   if (!channel.ok()) {
     SMB3_LOG_INFO("smbd %s: no RDMA data channel (%s): READ/WRITE data inline", peer_.c_str(),
@@ -275,6 +278,10 @@ void SmbDirectTransport::DrainWakeups() {
 }
 
 void SmbDirectTransport::Loop() {
+  {
+    std::lock_guard lock(endpoint_mu_);
+    if (channel_) channel_->SetLoopThread(std::this_thread::get_id());
+  }
   auto next_tick = smbd::Clock::now() + kTick;
   std::vector<Buffer> messages;
   for (;;) {

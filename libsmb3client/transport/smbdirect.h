@@ -45,12 +45,12 @@ struct SmbDirectOptions {
   // Send() blocks (except on the transport's own thread) while this many bytes wait in the
   // engine's send queue: the back pressure a TCP socket's send buffer gives.
   size_t max_queued_bytes = 16u << 20;
-  // The RDMA data channel for READ/WRITE payloads: registered memory of `rdma_buffer_count` x
-  // `rdma_buffer_size` bytes, cut into one buffer per READ/WRITE in flight. A READ/WRITE finding
-  // every buffer in use goes inline, so none is larger than the largest message (the client keeps
-  // rsize/wsize below it): buffers are min(rdma_buffer_size, MaxReadWriteSize, largest message)
-  // bytes, as many as the memory holds (32 MiB: ~190 buffers of 172 KiB with ksmbd, 32 of 1 MiB
-  // with a server sending 1 MiB messages). 0 buffers: no channel.
+  // The RDMA data channel for READ/WRITE payloads: rdma_buffer_count x rdma_buffer_size bytes of
+  // memory registered once per connection, cut into buffers of min(rdma_buffer_size, negotiated
+  // MaxReadWriteSize) bytes (whole pages), one per READ/WRITE in flight; with the defaults and any
+  // server granting at least 1 MiB, 32 buffers of 1 MiB (the largest FUSE request). The client
+  // sizes its RDMA READ/WRITEs to the buffers, not to the largest message, and waits for a free
+  // buffer rather than sending such an I/O inline. 0 buffers: no channel.
   size_t rdma_buffer_size = 1u << 20;
   size_t rdma_buffer_count = 32;
   // rdma-core only: never use type-2 memory windows (see rdma::ResolveOptions).

@@ -46,7 +46,9 @@ struct RdmaIoBuffer {
 // Counters of an RdmaChannel; monotonic over the connection's life.
 struct RdmaChannelCounters {
   uint64_t buffers_acquired = 0;
-  uint64_t acquire_exhausted = 0;        // Acquire found no free buffer (the caller went inline)
+  uint64_t acquire_waits = 0;      // Acquire found every buffer in use and waited for one
+  uint64_t acquire_wait_us = 0;    // time spent in those waits, microseconds
+  uint64_t acquire_exhausted = 0;  // Acquire found no free buffer within its wait
   uint64_t windows_bound = 0;
   uint64_t windows_invalidated_remote = 0;  // by the server's SEND_WITH_INVALIDATE
   uint64_t windows_invalidated_local = 0;   // by us before reuse
@@ -66,10 +68,13 @@ class RdmaChannel {
   // "memory window" (type-2 window per I/O, remote invalidation) or "register per I/O".
   virtual const char* mechanism() const = 0;
   // A buffer of `length` bytes (1..max_io_size()) exposed to the server for writing into it
-  // (`server_writes`: the data of our READ) or reading from it (the data of our WRITE). Errors:
-  // kResourceExhausted when every buffer is in use (send the data inline instead), kDisconnected,
-  // kInvalidArgument (length 0 or above max_io_size()).
-  virtual Result<RdmaIoBuffer> Acquire(size_t length, bool server_writes) = 0;
+  // (`server_writes`: the data of our READ) or reading from it (the data of our WRITE). When every
+  // buffer is in use it waits up to `wait` for one to come back (counted in acquire_waits) —
+  // except on the transport's own thread, which is the one that frees them. Errors:
+  // kResourceExhausted when no buffer came free in time, kDisconnected, kInvalidArgument (length 0
+  // or above max_io_size()).
+  virtual Result<RdmaIoBuffer> Acquire(size_t length, bool server_writes,
+                                       std::chrono::milliseconds wait) = 0;
   // The I/O is over (its response arrived, or it failed). The key is revoked unless the server
   // already invalidated it, and the buffer is reused only after that. Unknown handles are ignored.
   virtual void Release(uint64_t handle) = 0;

@@ -7,8 +7,11 @@
 // released on success, on error and on disconnect; a zero-copy view holding its buffer.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <numeric>
 #include <string>
+#include <thread>
 
 #include "client/rdma_io.h"
 #include "connection_fixture.h"
@@ -404,30 +407,93 @@ TEST_F(RdmaIoSim, NoTransportChannelMeansTcp) {
   EXPECT_EQ(s.rdma_mechanism, "");
 }
 
-TEST_F(RdmaIoSim, ExhaustedBuffersSendTheNextIoInline) {
+// Every buffer in flight: the next READ waits for one rather than going inline, and still moves its
+// data by RDMA once the first READ's buffer comes back.
+TEST_F(RdmaIoSim, ExhaustedBuffersMakeTheNextIoWait) {
   Start(1 << 20, /*count=*/1);
   ReadOutcome first, second;
   CloseAtExit close(conn_);
   ASSERT_NE(SubmitRead(8192, 0, first), nullptr);
-  EXPECT_EQ(SubmitRead(8192, 8192, second), nullptr);
   ClientRequest r1 = NextSingle();
-  ClientRequest r2 = NextSingle();
-  auto f2 = ParseReadRequestChannel(r2);
-  ASSERT_TRUE(f2.ok());
-  EXPECT_EQ(f2->channel, smb2::SMB2_CHANNEL_NONE);
-  EXPECT_EQ(Stats().rdma_acquire_exhausted, 1u);
+  std::atomic<bool> submitted{false};
+  std::thread reader([&] {
+    SubmitRead(8192, 8192, second);  // blocks in Begin until the first buffer is released
+    submitted.store(true);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(submitted.load());
   auto f1 = ParseReadRequestChannel(r1);
   ASSERT_TRUE(f1.ok() && f1->descriptors.size() == 1);
   ASSERT_TRUE(channel_->PeerWrite(f1->descriptors[0], Pattern(8192, 1)).ok());
+  channel_->PeerInvalidate(f1->descriptors[0].token);
   ASSERT_TRUE(server_->Reply({RdmaReadResponse(r1.header, 8192)}).ok());
-  ASSERT_TRUE(server_->Reply({ReadResponse(r2.header, Pattern(8192, 2))}).ok());
-  ASSERT_TRUE(first.Wait() && second.Wait());
-  ASSERT_TRUE(first.result().ok() && second.result().ok());
+  ASSERT_TRUE(first.Wait());
+  ASSERT_TRUE(first.result().ok());
+  first.Drop();  // the zero-copy view let go: the buffer returns, the waiting READ takes it
+  reader.join();
+  ClientRequest r2 = NextSingle();
+  auto f2 = ParseReadRequestChannel(r2);
+  ASSERT_TRUE(f2.ok());
+  EXPECT_EQ(f2->channel, smb2::SMB2_CHANNEL_RDMA_V1_INVALIDATE);
+  ASSERT_EQ(f2->descriptors.size(), 1u);
+  ASSERT_TRUE(channel_->PeerWrite(f2->descriptors[0], Pattern(8192, 2)).ok());
+  ASSERT_TRUE(server_->Reply({RdmaReadResponse(r2.header, 8192)}).ok());
+  ASSERT_TRUE(second.Wait());
+  ASSERT_TRUE(second.result().ok());
   ClientStats s = Stats();
-  EXPECT_EQ(s.bytes_rdma_write, 8192u);
-  first.Drop();
+  EXPECT_EQ(s.bytes_rdma_write, 16384u);
+  EXPECT_EQ(s.rdma_reads, 2u);
+  EXPECT_EQ(s.rdma_acquire_waits, 1u);
+  EXPECT_EQ(s.rdma_acquire_exhausted, 0u);
+  EXPECT_EQ(s.bytes_copied_rdma, 0u);  // both READs viewed in place
   second.Drop();
   EXPECT_EQ(channel_->in_use(), 0u);
+}
+
+// The wait is bounded: then an I/O that fits a message goes inline, and one that does not fails
+// with the channel's reason instead of being sent in a message the peer would refuse.
+TEST_F(RdmaIoSim, ExhaustionAfterTheWaitGoesInlineOnlyWhenItFits) {
+  Start(1 << 20, /*count=*/1);
+  path_.SetLimits(/*inline_limit=*/65536, /*rdma_limit=*/1 << 20);
+  std::shared_ptr<RdmaTransfer> held = path_.Begin(*wire_, 8192, true, false, false);
+  ASSERT_NE(held, nullptr);
+  constexpr std::chrono::milliseconds kShort{30};
+  EXPECT_EQ(path_.Begin(*wire_, 65536, true, false, false, kShort), nullptr);  // inline
+  std::shared_ptr<RdmaTransfer> failed = path_.Begin(*wire_, 65537, false, false, false, kShort);
+  ASSERT_NE(failed, nullptr);
+  EXPECT_TRUE(failed->status().Is(Code::kResourceExhausted)) << failed->status().ToString();
+  Request r = client::NewRequest(smb2::SMB2_WRITE);
+  const auto data = Pattern(65537, 3);
+  EXPECT_TRUE(EncodeWriteFor(r, smb2::WriteRequest{}, data, failed.get())
+                  .Is(Code::kResourceExhausted));
+  Request rr = client::NewRequest(smb2::SMB2_READ);
+  smb2::ReadRequest read;
+  read.length = 65537;
+  EXPECT_TRUE(EncodeReadFor(rr, read, failed.get()).Is(Code::kResourceExhausted));
+  ClientStats s = Stats();
+  EXPECT_EQ(s.rdma_acquire_exhausted, 2u);
+  EXPECT_EQ(s.rdma_acquire_waits, 2u);
+  failed.reset();  // holds no buffer: nothing to release
+  held.reset();
+  EXPECT_EQ(channel_->in_use(), 0u);
+  EXPECT_EQ(channel_->released(), 1u);
+}
+
+// rsize/wsize follow the path the data takes: one RDMA buffer with data by RDMA, one message
+// when signing or encryption keeps it inline ([MS-SMB2] 3.2.4.6), no limit of ours on TCP.
+TEST_F(RdmaIoSim, IoLimitFollowsTheDataPath) {
+  RdmaDataPath path;
+  EXPECT_EQ(path.IoLimit(false, false), 0u);  // nothing set: TCP
+  path.SetLimits(0, 0);
+  EXPECT_EQ(path.IoLimit(true, true), 0u);
+  path.SetLimits(/*inline_limit=*/172032 - 4096, /*rdma_limit=*/1 << 20);
+  EXPECT_EQ(path.IoLimit(false, false), 1u << 20);
+  EXPECT_EQ(path.IoLimit(true, false), 172032u - 4096);
+  EXPECT_EQ(path.IoLimit(false, true), 172032u - 4096);
+  path.SetLimits(/*inline_limit=*/1040384, /*rdma_limit=*/65536);  // small buffers: inline bigger
+  EXPECT_EQ(path.IoLimit(false, false), 1040384u);
+  path.SetLimits(/*inline_limit=*/1040384, /*rdma_limit=*/0);  // SMB Direct without a channel
+  EXPECT_EQ(path.IoLimit(false, false), 1040384u);
 }
 
 TEST_F(RdmaIoSim, ErrorStatusReleasesTheBuffer) {

@@ -14,6 +14,8 @@
 
 #include "client/connection.h"
 #include "client/rdma_io.h"
+#include "client/transport_select.h"
+#include "smb2/echo.h"
 #include "support/fake_rdma_channel.h"
 #include "support/scripted_server.h"
 #include "transport/smbdirect.h"
@@ -75,7 +77,7 @@ class SmbDirectRdmaIo : public ::testing::TestWithParam<bool> {
       ep = std::make_unique<LockedEndpoint>(std::move(resolved).value(), mu_);
     }
     transport::SmbDirectOptions options;
-    options.rdma_buffer_size = 256 * 1024;
+    options.rdma_buffer_size = buffer_size_;
     options.rdma_buffer_count = 4;
     auto connecting = std::async(std::launch::async, [&, ep = std::move(ep)]() mutable {
       return transport::ConnectSmbDirect(std::move(ep), "softrdma-peer", options,
@@ -88,7 +90,7 @@ class SmbDirectRdmaIo : public ::testing::TestWithParam<bool> {
     r.max_read_write_size = 1048576;
     r.preferred_send_size = 8192;
     r.max_receive_size = 8192;
-    r.max_fragmented_size = 1048576;
+    r.max_fragmented_size = peer_max_fragmented_;
     ASSERT_TRUE(peer_->SendNegotiateResponse(r).ok());
     auto t = connecting.get();
     ASSERT_TRUE(t.ok()) << t.status().ToString();
@@ -120,6 +122,10 @@ class SmbDirectRdmaIo : public ::testing::TestWithParam<bool> {
   static rdma::RemoteWindow Window(const smb2::BufferDescriptorV1& d) {
     return {d.offset, d.token, d.length};
   }
+
+  // What SetUp negotiates and registers (a derived fixture changes them in its constructor).
+  uint32_t peer_max_fragmented_ = 1048576;
+  size_t buffer_size_ = 256 * 1024;
 
   std::shared_ptr<std::mutex> mu_;
   std::shared_ptr<softrdma::Fabric> fabric_;
@@ -236,6 +242,9 @@ TEST_P(SmbDirectRdmaIo, ReadByRdmaWriteAndWriteByRdmaRead) {
   EXPECT_EQ(s.bytes_inline, 0u);
   EXPECT_EQ(s.rdma_data_path, "rdma");
   EXPECT_EQ(s.rdma_windows_bound, 2u);
+  // The WRITE's data was copied into the registered buffer; the READ's is viewed in place when
+  // the server invalidated the key, else copied out before the key is revoked.
+  EXPECT_EQ(s.bytes_copied_rdma, 100000u + (GetParam() ? 0u : 65536u));
 
   // --- The READ is over: a server writing into its window now must fail (and the device then
   // breaks the connection, as hardware does on a remote access error).
@@ -254,6 +263,94 @@ TEST_P(SmbDirectRdmaIo, ReadByRdmaWriteAndWriteByRdmaRead) {
   EXPECT_EQ(late->kind, rdma::Event::Kind::kRdmaWrite);
   EXPECT_EQ(late->wc_status, rdma::WcStatus::kRemoteAccess);
 }
+
+// A server whose largest message is small (ksmbd: MaxFragmentedSize ~170 KiB) but which moves
+// 1 MiB per READ/WRITE by RDMA ([MS-SMBD] 3.1.5.7 MaxReadWriteSize): the buffers follow the RDMA
+// limit, not the message, so a 1 MiB WRITE goes in one request whose data the server RDMA-reads.
+class SmbDirectRdmaIoSmallMessages : public SmbDirectRdmaIo {
+ protected:
+  SmbDirectRdmaIoSmallMessages() {
+    peer_max_fragmented_ = 173910;
+    buffer_size_ = 1u << 20;
+  }
+};
+
+TEST_P(SmbDirectRdmaIoSmallMessages, BuffersFollowMaxReadWriteSizeNotTheMessage) {
+  auto channel = wire_->rdma_channel();
+  ASSERT_NE(channel, nullptr);
+  EXPECT_EQ(wire_->max_message_size(), 173910u);
+  EXPECT_EQ(channel->max_io_size(), 1u << 20);
+  path_.SetLimits(client::InlineIoLimit(wire_->max_message_size()),
+                  static_cast<uint32_t>(channel->max_io_size()));
+  EXPECT_EQ(path_.IoLimit(false, false), 1u << 20);
+  EXPECT_EQ(path_.IoLimit(true, false), client::InlineIoLimit(173910));
+
+  // An ECHO whose response grants the credits a 1 MiB WRITE is charged ([MS-SMB2] 3.2.4.7: 16).
+  {
+    std::promise<Result<Response>> echo_done;
+    Request e = client::NewRequest(smb2::SMB2_ECHO);
+    ByteWriter w(e.message);
+    ASSERT_TRUE(smb2::EncodeEchoRequest(w).ok());
+    conn_->Submit(std::move(e), [&](Result<Response> resp) { echo_done.set_value(std::move(resp)); });
+    auto echo = NextRequest();
+    ASSERT_TRUE(echo.has_value());
+    ResponseOptions grant;
+    grant.credits = 32;
+    ASSERT_TRUE(peer_->SendData(EchoResponse(echo->header, grant), 0, 0, std::nullopt, std::nullopt)
+                    .ok());
+    auto echo_future = echo_done.get_future();
+    auto answered = Await(echo_future);
+    ASSERT_TRUE(answered.has_value() && answered->ok());
+  }
+
+  const auto payload = Pattern(1u << 20, 4);
+  std::promise<Result<uint32_t>> write_done;
+  {
+    std::shared_ptr<RdmaTransfer> t = path_.Begin(*wire_, payload.size(), false, false, false);
+    ASSERT_NE(t, nullptr);
+    ASSERT_TRUE(t->status().ok());
+    Request r = client::NewRequest(smb2::SMB2_WRITE);
+    r.tree_id = 1;
+    ASSERT_TRUE(client::EncodeWriteFor(r, smb2::WriteRequest{}, payload, t.get()).ok());
+    conn_->Submit(std::move(r), [this, &write_done, t](Result<Response> resp) mutable {
+      if (!resp.ok()) return write_done.set_value(resp.status());
+      write_done.set_value(client::WriteResponseCount(*resp, 1u << 20, t.get(), path_));
+      t.reset();
+    });
+  }
+  auto req = NextRequest();
+  ASSERT_TRUE(req.has_value());
+  auto f = ParseWriteRequestChannel(*req);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->remaining_bytes, 1u << 20);
+  ASSERT_EQ(f->descriptors.size(), 1u);
+  EXPECT_EQ(f->descriptors[0].length, 1u << 20);
+  std::vector<uint8_t> pulled(1u << 20);
+  {
+    auto mr = peer_->endpoint().Register(pulled, rdma::Access::kLocalWrite);
+    ASSERT_TRUE(mr.ok());
+    peer_mr_ = std::move(mr).value();
+  }
+  rdma::Sge sge = peer_mr_->Slice(0, 1u << 20);
+  ASSERT_TRUE(peer_->endpoint().PostRead(4243, {&sge, 1}, Window(f->descriptors[0])).ok());
+  auto read_event = peer_->NextEvent();
+  ASSERT_TRUE(read_event.has_value());
+  EXPECT_TRUE(read_event->ok()) << rdma::WcStatusName(read_event->wc_status);
+  EXPECT_EQ(pulled, payload);
+  ASSERT_TRUE(
+      peer_->SendData(WriteResponse(req->header, 1u << 20), 0, 0, std::nullopt, InvalidateKey(*f))
+          .ok());
+  auto write_future = write_done.get_future();
+  auto count = Await(write_future);
+  ASSERT_TRUE(count.has_value());
+  ASSERT_TRUE(count->ok()) << count->status().ToString();
+  EXPECT_EQ(**count, 1u << 20);
+}
+
+INSTANTIATE_TEST_SUITE_P(Mechanisms, SmbDirectRdmaIoSmallMessages, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& param) {
+                           return param.param ? "MemoryWindow" : "RegisterPerIo";
+                         });
 
 INSTANTIATE_TEST_SUITE_P(Mechanisms, SmbDirectRdmaIo, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& param) {

@@ -12,9 +12,19 @@ const char* FakeRdmaChannel::mechanism() const {
   return remote_invalidate_ ? "memory window" : "register per I/O";
 }
 
-Result<transport::RdmaIoBuffer> FakeRdmaChannel::Acquire(size_t length, bool server_writes) {
-  std::lock_guard lock(mu_);
+Result<transport::RdmaIoBuffer> FakeRdmaChannel::Acquire(size_t length, bool server_writes,
+                                                         std::chrono::milliseconds wait) {
+  std::unique_lock lock(mu_);
   if (length == 0 || length > max_io_) return Status::Invalid("fake rdma: length out of range");
+  auto free_slot = [&] {
+    for (const Slot& s : slots_)
+      if (s.handle == 0) return true;
+    return disconnected_;
+  };
+  if (!free_slot()) {
+    ++counters_.acquire_waits;
+    released_cv_.wait_for(lock, wait, free_slot);
+  }
   if (disconnected_) return Status(Code::kDisconnected, 0, "fake rdma: disconnected");
   for (Slot& s : slots_) {
     if (s.handle != 0) continue;
@@ -47,6 +57,7 @@ void FakeRdmaChannel::Release(uint64_t handle) {
     if (s.key_live) ++counters_.windows_invalidated_local;
     s = Slot{};
     ++released_;
+    released_cv_.notify_all();
     return;
   }
 }
@@ -97,6 +108,7 @@ void FakeRdmaChannel::PeerInvalidate(uint32_t token) {
 void FakeRdmaChannel::Disconnect() {
   std::lock_guard lock(mu_);
   disconnected_ = true;
+  released_cv_.notify_all();
 }
 
 size_t FakeRdmaChannel::in_use() const {

@@ -9,6 +9,8 @@
 // its buffer was released, or a read past the descriptor, is caught by ASan. Thread-safe.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -30,7 +32,9 @@ class FakeRdmaChannel final : public transport::RdmaChannel {
   // transport::RdmaChannel
   size_t max_io_size() const override { return max_io_; }
   const char* mechanism() const override;
-  Result<transport::RdmaIoBuffer> Acquire(size_t length, bool server_writes) override;
+  // Waits up to `wait` for a Release when every buffer is in use.
+  Result<transport::RdmaIoBuffer> Acquire(size_t length, bool server_writes,
+                                          std::chrono::milliseconds wait) override;
   void Release(uint64_t handle) override;
   transport::RdmaChannelCounters counters() const override;
 
@@ -63,6 +67,7 @@ class FakeRdmaChannel final : public transport::RdmaChannel {
   const size_t max_io_;
   const bool remote_invalidate_;
   mutable std::mutex mu_;
+  std::condition_variable released_cv_;
   std::vector<Slot> slots_;
   uint64_t next_handle_ = 1;
   uint32_t next_token_ = 0x1000;

@@ -80,16 +80,23 @@ DataChannel::DataChannel(std::mutex& endpoint_mu, std::unique_ptr<Registrar> reg
 // the endpoint lives, which is the transport's contract, not ours to check here.
 DataChannel::~DataChannel() = default;
 
+void DataChannel::NoteFreed() {
+  ++freed_generation_;
+  freed_cv_.notify_all();
+}
+
 void DataChannel::OnEvent(const Event& e) {
   std::lock_guard lock(mu_);
   if (detached_) return;
   registrar_->OnEvent(e);
+  NoteFreed();  // a local invalidation done frees its buffer
 }
 
 void DataChannel::OnRemoteInvalidation(uint32_t rkey) {
   std::lock_guard lock(mu_);
   if (detached_) return;
   registrar_->OnRemoteInvalidation(rkey);
+  NoteFreed();  // a buffer released before its bind completed may now be free
 }
 
 void DataChannel::Detach() {
@@ -97,19 +104,60 @@ void DataChannel::Detach() {
   if (detached_) return;
   registrar_->Detach();
   detached_ = true;
+  NoteFreed();  // waiters now fail with kDisconnected
 }
 
-Result<RdmaIoBuffer> DataChannel::Acquire(size_t length, bool server_writes) {
+void DataChannel::SetLoopThread(std::thread::id id) {
+  std::lock_guard lock(mu_);
+  loop_thread_ = id;
+}
+
+Result<RdmaIoBuffer> DataChannel::Acquire(size_t length, bool server_writes,
+                                          std::chrono::milliseconds wait) {
   if (length == 0 || length > max_io_size_) {
     return Status::Invalid("rdma: data channel buffer length out of range");
   }
-  Lock lock(*this);
-  if (!lock.attached()) return Status(Code::kDisconnected, 0, "rdma: data channel detached");
-  Result<size_t> buffer = registrar_->Acquire();
-  if (!buffer.ok()) {
-    if (buffer.status().Is(Code::kResourceExhausted)) ++acquire_exhausted_;
-    return buffer.status();
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point deadline = start + wait;
+  bool waited = false;
+  for (;;) {
+    uint64_t generation;
+    {
+      Lock lock(*this);
+      if (!lock.attached()) return Status(Code::kDisconnected, 0, "rdma: data channel detached");
+      Result<RdmaIoBuffer> out = TryAcquire(length, server_writes);
+      if (out.ok() || !out.status().Is(Code::kResourceExhausted)) {
+        if (waited) {
+          acquire_wait_us_ += static_cast<uint64_t>(
+              std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count());
+        }
+        return out;
+      }
+      // Every buffer is held by an I/O in flight (or waits for its key to die). The loop thread
+      // frees them, so it must not wait; any other thread waits for one, up to `wait`.
+      if (std::this_thread::get_id() == loop_thread_ || Clock::now() >= deadline) {
+        ++acquire_exhausted_;
+        if (waited) {
+          acquire_wait_us_ += static_cast<uint64_t>(
+              std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count());
+        }
+        return out;
+      }
+      if (!waited) ++acquire_waits_;
+      waited = true;
+      generation = freed_generation_;
+    }
+    // Neither mutex is held here (Lock released both): the loop thread can free buffers.
+    std::unique_lock wait_lock(mu_);
+    freed_cv_.wait_until(wait_lock, deadline,
+                         [&] { return freed_generation_ != generation || detached_; });
   }
+}
+
+Result<RdmaIoBuffer> DataChannel::TryAcquire(size_t length, bool server_writes) {
+  Result<size_t> buffer = registrar_->Acquire();
+  if (!buffer.ok()) return buffer.status();
   // [MS-SMB2] 3.2.4.6 / 3.2.4.7: the server RDMA-WRITEs a READ's data into the buffer and
   // RDMA-READs a WRITE's data from it; [MS-SMBD] 3.1.4.3: only the permission that I/O needs is
   // enabled, for exactly `length` bytes.
@@ -143,6 +191,7 @@ void DataChannel::Release(uint64_t handle) {
   // failure retires the buffer: the queue pair is in error and the connection is ending).
   // Detached: every key died with the region; the buffer is only returned.
   (void)registrar_->Release(buffer);
+  NoteFreed();
 }
 
 RdmaChannelCounters DataChannel::counters() const {
@@ -150,6 +199,8 @@ RdmaChannelCounters DataChannel::counters() const {
   const RegistrarCounters& r = registrar_->counters();
   RdmaChannelCounters c;
   c.buffers_acquired = buffers_acquired_;
+  c.acquire_waits = acquire_waits_;
+  c.acquire_wait_us = acquire_wait_us_;
   c.acquire_exhausted = acquire_exhausted_;
   c.windows_bound = r.windows_bound;
   c.windows_invalidated_remote = r.windows_invalidated_remote;

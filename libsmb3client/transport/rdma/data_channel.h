@@ -11,12 +11,18 @@
 // be destroyed while the client still holds the channel and buffers: their memory stays mapped
 // until the channel itself is destroyed, Acquire fails with kDisconnected and Release only returns
 // the buffer. The transport must hold `endpoint_mu` only briefly (never while blocking in poll).
+// Acquire waits for a free buffer holding neither mutex; Release, OnEvent (a local invalidation
+// done), OnRemoteInvalidation and Detach wake it. It never waits on the loop thread (named by
+// SetLoopThread), which is the thread that completes the I/O holding the buffers.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "smb3/status.h"
@@ -28,7 +34,7 @@ namespace smb3::transport::rdma {
 
 class DataChannel : public transport::RdmaChannel {
  public:
-  // Registers `count` buffers of `buffer_size` bytes on `endpoint`. Called on the transport's loop
+  // Registers `count` buffers of `buffer_size` bytes on `endpoint` (once per connection). Called on the transport's loop
   // thread with endpoint_mu held, after the SMBD negotiation (max_read_write_size = negotiated
   // MaxReadWriteSize). Errors: kInvalidArgument (zero size, count or max_read_write_size),
   // whatever Registrar::Create returns.
@@ -44,6 +50,9 @@ class DataChannel : public transport::RdmaChannel {
   // response's Release finds the key already dead).
   void OnEvent(const Event& e);
   void OnRemoteInvalidation(uint32_t rkey);
+  // The transport's loop thread, on which Acquire never waits. Any thread, before Start's loop
+  // delivers its first response.
+  void SetLoopThread(std::thread::id id);
   // Loop thread, endpoint_mu held, before the endpoint is destroyed: deregisters everything;
   // memory stays mapped until the channel is destroyed; Acquire then fails kDisconnected.
   // Idempotent.
@@ -52,7 +61,8 @@ class DataChannel : public transport::RdmaChannel {
   // RdmaChannel. Acquire/Release from ANY thread (see the class comment).
   size_t max_io_size() const override { return max_io_size_; }
   const char* mechanism() const override { return mechanism_; }
-  Result<RdmaIoBuffer> Acquire(size_t length, bool server_writes) override;
+  Result<RdmaIoBuffer> Acquire(size_t length, bool server_writes,
+                               std::chrono::milliseconds wait) override;
   void Release(uint64_t handle) override;
   RdmaChannelCounters counters() const override;
 
@@ -62,6 +72,11 @@ class DataChannel : public transport::RdmaChannel {
  private:
   // Holds mu_ and, unless the channel is detached, endpoint_mu (see the class comment).
   class Lock;
+
+  // One attempt with the locks held: a buffer, or kResourceExhausted, kDisconnected, a bind error.
+  Result<RdmaIoBuffer> TryAcquire(size_t length, bool server_writes);
+  // Wakes Acquire calls waiting for a buffer; mu_ held.
+  void NoteFreed();
 
   DataChannel(std::mutex& endpoint_mu, std::unique_ptr<Registrar> registrar, size_t max_io_size);
 
@@ -74,7 +89,12 @@ class DataChannel : public transport::RdmaChannel {
   bool detached_ = false;
   uint64_t next_sequence_ = 1;
   std::vector<uint64_t> handles_;  // per buffer: the handle of its current I/O, 0 when none
+  std::condition_variable freed_cv_;  // with mu_: a buffer may have come free
+  uint64_t freed_generation_ = 0;     // bumped by NoteFreed
+  std::thread::id loop_thread_;
   uint64_t buffers_acquired_ = 0;
+  uint64_t acquire_waits_ = 0;
+  uint64_t acquire_wait_us_ = 0;
   uint64_t acquire_exhausted_ = 0;
 };
 

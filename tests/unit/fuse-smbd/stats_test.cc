@@ -79,6 +79,9 @@ TEST(StatsRender, EveryClientCounter) {
   k.rdma_windows_invalidated_remote = 1020;
   k.rdma_windows_invalidated_local = 1021;
   k.rdma_bind_failures = 1022;
+  k.rdma_acquire_waits = 1023;
+  k.rdma_acquire_wait_us = 1024;
+  k.bytes_copied_rdma = 1025;
   const std::string json = RenderStatsJson(r, s);
   for (const char* key :
        {"\"requests\":1001", "\"responses\":1002", "\"bytes_read\":1003", "\"bytes_written\":1004",
@@ -89,7 +92,8 @@ TEST(StatsRender, EveryClientCounter) {
         "\"rdma_mechanism\":\"memory window\"", "\"rdma_reads\":1016", "\"rdma_writes\":1017",
         "\"rdma_acquire_exhausted\":1018", "\"rdma_windows_bound\":1019",
         "\"rdma_windows_invalidated_remote\":1020", "\"rdma_windows_invalidated_local\":1021",
-        "\"rdma_bind_failures\":1022"}) {
+        "\"rdma_bind_failures\":1022", "\"rdma_acquire_waits\":1023",
+        "\"rdma_acquire_wait_us\":1024", "\"bytes_copied_rdma\":1025"}) {
     EXPECT_NE(json.find(key), std::string::npos) << key;
   }
   const std::string text = RenderStatsText(r, s);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -16,6 +17,8 @@
 
 namespace smb3::transport::rdma {
 namespace {
+
+constexpr std::chrono::milliseconds kNoWait{0};
 
 using softrdma::Fabric;
 using softrdma::FabricOptions;
@@ -101,8 +104,8 @@ TEST_P(DataChannelTest, DescribesTheMechanismAndLimits) {
   EXPECT_STREQ(channel_->mechanism(),
                WindowMechanismName(GetParam() ? WindowMechanism::kMemoryWindow
                                               : WindowMechanism::kRegisterPerIo));
-  EXPECT_TRUE(channel_->Acquire(0, true).status().Is(Code::kInvalidArgument));
-  EXPECT_TRUE(channel_->Acquire(6001, true).status().Is(Code::kInvalidArgument));
+  EXPECT_TRUE(channel_->Acquire(0, true, kNoWait).status().Is(Code::kInvalidArgument));
+  EXPECT_TRUE(channel_->Acquire(6001, true, kNoWait).status().Is(Code::kInvalidArgument));
   std::mutex other;
   EXPECT_TRUE(
       DataChannel::Create(*client_, other, 8192, 0, 6000).status().Is(Code::kInvalidArgument));
@@ -110,7 +113,7 @@ TEST_P(DataChannelTest, DescribesTheMechanismAndLimits) {
 }
 
 TEST_P(DataChannelTest, PeerWritesTheReadDataAndReadsTheWriteData) {
-  auto in = channel_->Acquire(5000, /*server_writes=*/true);
+  auto in = channel_->Acquire(5000, /*server_writes=*/true, kNoWait);
   ASSERT_TRUE(in.ok()) << in.status().ToString();
   EXPECT_EQ(in->memory.size(), 5000u);
   EXPECT_EQ(in->remote_length, 5000u);
@@ -126,7 +129,7 @@ TEST_P(DataChannelTest, PeerWritesTheReadDataAndReadsTheWriteData) {
 }
 
 TEST_P(DataChannelTest, PeerReadsTheWriteDataOnlyWithinTheDescriptor) {
-  auto out = channel_->Acquire(4100, /*server_writes=*/false);
+  auto out = channel_->Acquire(4100, /*server_writes=*/false, kNoWait);
   ASSERT_TRUE(out.ok());
   std::memcpy(out->memory.data(), "payload of a WRITE", 18);
   Pump();
@@ -136,7 +139,7 @@ TEST_P(DataChannelTest, PeerReadsTheWriteDataOnlyWithinTheDescriptor) {
 }
 
 TEST_P(DataChannelTest, PeerCannotWriteIntoAWriteBuffer) {
-  auto out = channel_->Acquire(4096, /*server_writes=*/false);
+  auto out = channel_->Acquire(4096, /*server_writes=*/false, kNoWait);
   ASSERT_TRUE(out.ok());
   std::memcpy(out->memory.data(), "keep", 4);
   Pump();
@@ -145,7 +148,7 @@ TEST_P(DataChannelTest, PeerCannotWriteIntoAWriteBuffer) {
 }
 
 TEST_P(DataChannelTest, LocalInvalidationThenReuseAndALateWriteFails) {
-  auto in = channel_->Acquire(4096, true);
+  auto in = channel_->Acquire(4096, true, kNoWait);
   ASSERT_TRUE(in.ok());
   Pump();
   EXPECT_EQ(ServerWrite("first I/O", *in), WcStatus::kSuccess);
@@ -158,7 +161,7 @@ TEST_P(DataChannelTest, LocalInvalidationThenReuseAndALateWriteFails) {
   EXPECT_EQ(channel_->buffers_in_use(), 0u);
 
   // The buffer is reused for the next I/O; the peer's late write with the old key must not land.
-  auto next = channel_->Acquire(4096, true);
+  auto next = channel_->Acquire(4096, true, kNoWait);
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->memory.data(), memory);
   EXPECT_NE(next->remote_token, old.remote_token);
@@ -171,15 +174,15 @@ TEST_P(DataChannelTest, LocalInvalidationThenReuseAndALateWriteFails) {
 }
 
 TEST_P(DataChannelTest, ReleaseBeforeTheLocalInvalidationCompletesKeepsTheBufferBusy) {
-  auto a = channel_->Acquire(4096, true);
-  auto b = channel_->Acquire(4096, true);
+  auto a = channel_->Acquire(4096, true, kNoWait);
+  auto b = channel_->Acquire(4096, true, kNoWait);
   ASSERT_TRUE(a.ok() && b.ok());
   Pump();
   channel_->Release(a->handle);
   // The invalidation has not run yet: the buffer's key may still work, so it is not handed out.
-  EXPECT_TRUE(channel_->Acquire(4096, true).status().Is(Code::kResourceExhausted));
+  EXPECT_TRUE(channel_->Acquire(4096, true, kNoWait).status().Is(Code::kResourceExhausted));
   Pump();
-  auto again = channel_->Acquire(4096, true);
+  auto again = channel_->Acquire(4096, true, kNoWait);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->memory.data(), a->memory.data());
   channel_->Release(again->handle);
@@ -190,7 +193,7 @@ TEST_P(DataChannelTest, ReleaseBeforeTheLocalInvalidationCompletesKeepsTheBuffer
 // buffer is free at once, without a local invalidation. A per-I/O registration is not offered for
 // remote invalidation (remote_invalidate false): the channel revokes it itself.
 TEST_P(DataChannelTest, RemoteInvalidationThenReuse) {
-  auto in = channel_->Acquire(4096, true);
+  auto in = channel_->Acquire(4096, true, kNoWait);
   ASSERT_TRUE(in.ok());
   std::vector<uint8_t> recv(64);
   auto recv_mr = std::move(client_->Register(recv, Access::kLocalWrite)).value();
@@ -216,7 +219,7 @@ TEST_P(DataChannelTest, RemoteInvalidationThenReuse) {
   EXPECT_EQ(channel_->counters().windows_invalidated_remote, 1u);
   const RdmaIoBuffer old = *in;
   channel_->Release(in->handle);
-  auto next = channel_->Acquire(4096, true);  // free at once: no local invalidation needed
+  auto next = channel_->Acquire(4096, true, kNoWait);  // free at once: no local invalidation needed
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(next->memory.data(), old.memory.data());
   EXPECT_EQ(channel_->counters().windows_invalidated_local, 0u);
@@ -228,11 +231,11 @@ TEST_P(DataChannelTest, RemoteInvalidationThenReuse) {
 }
 
 TEST_P(DataChannelTest, ExhaustionIsReportedAndCounted) {
-  auto a = channel_->Acquire(4096, true);
-  auto b = channel_->Acquire(4096, false);
+  auto a = channel_->Acquire(4096, true, kNoWait);
+  auto b = channel_->Acquire(4096, false, kNoWait);
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_NE(a->memory.data(), b->memory.data());
-  EXPECT_TRUE(channel_->Acquire(4096, true).status().Is(Code::kResourceExhausted));
+  EXPECT_TRUE(channel_->Acquire(4096, true, kNoWait).status().Is(Code::kResourceExhausted));
   RdmaChannelCounters c = channel_->counters();
   EXPECT_EQ(c.acquire_exhausted, 1u);
   EXPECT_EQ(c.buffers_acquired, 2u);
@@ -244,8 +247,100 @@ TEST_P(DataChannelTest, ExhaustionIsReportedAndCounted) {
   EXPECT_EQ(channel_->buffers_in_use(), 0u);
 }
 
+// Every buffer in flight: Acquire waits for one to come back (the I/O is not pushed inline), and
+// the wait is counted.
+TEST_P(DataChannelTest, ExhaustionWaitsForARelease) {
+  auto a = channel_->Acquire(4096, true, kNoWait);
+  auto b = channel_->Acquire(4096, false, kNoWait);
+  ASSERT_TRUE(a.ok() && b.ok());
+  Pump();
+  std::atomic<bool> stop{false};
+  std::thread loop([&] {  // the transport's loop: completes the local invalidation after Release
+    while (!stop.load()) {
+      Pump();
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  });
+  Result<RdmaIoBuffer> waited = Status::Invalid("not run");
+  std::atomic<bool> returned{false};
+  std::thread waiter([&] {
+    waited = channel_->Acquire(4096, true, std::chrono::milliseconds(10000));
+    returned.store(true);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(returned.load());  // still waiting: both buffers are held
+  channel_->Release(a->handle);
+  waiter.join();
+  stop.store(true);
+  loop.join();
+  ASSERT_TRUE(waited.ok()) << waited.status().ToString();
+  EXPECT_EQ(waited->memory.data(), a->memory.data());
+  RdmaChannelCounters c = channel_->counters();
+  EXPECT_EQ(c.acquire_waits, 1u);
+  EXPECT_EQ(c.acquire_exhausted, 0u);
+  EXPECT_GE(c.acquire_wait_us, 40000u);
+  channel_->Release(waited->handle);
+  channel_->Release(b->handle);
+  Pump();
+  EXPECT_EQ(channel_->buffers_in_use(), 0u);
+}
+
+TEST_P(DataChannelTest, ExhaustionWaitIsBounded) {
+  auto a = channel_->Acquire(4096, true, kNoWait);
+  auto b = channel_->Acquire(4096, false, kNoWait);
+  ASSERT_TRUE(a.ok() && b.ok());
+  const auto start = std::chrono::steady_clock::now();
+  auto none = channel_->Acquire(4096, true, std::chrono::milliseconds(60));
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(none.status().Is(Code::kResourceExhausted)) << none.status().ToString();
+  EXPECT_GE(took, std::chrono::milliseconds(60));
+  RdmaChannelCounters c = channel_->counters();
+  EXPECT_EQ(c.acquire_waits, 1u);
+  EXPECT_EQ(c.acquire_exhausted, 1u);
+  EXPECT_GE(c.acquire_wait_us, 60000u);
+  channel_->Release(a->handle);
+  channel_->Release(b->handle);
+  Pump();
+}
+
+// The loop thread completes the I/O holding the buffers: waiting there would wait for itself.
+TEST_P(DataChannelTest, NeverWaitsOnTheLoopThread) {
+  auto a = channel_->Acquire(4096, true, kNoWait);
+  auto b = channel_->Acquire(4096, false, kNoWait);
+  ASSERT_TRUE(a.ok() && b.ok());
+  channel_->SetLoopThread(std::this_thread::get_id());
+  const auto start = std::chrono::steady_clock::now();
+  auto none = channel_->Acquire(4096, true, std::chrono::milliseconds(10000));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(5000));
+  EXPECT_TRUE(none.status().Is(Code::kResourceExhausted));
+  EXPECT_EQ(channel_->counters().acquire_waits, 0u);
+  EXPECT_EQ(channel_->counters().acquire_exhausted, 1u);
+  channel_->Release(a->handle);
+  channel_->Release(b->handle);
+  Pump();
+}
+
+TEST_P(DataChannelTest, DetachWakesAWaiter) {
+  auto a = channel_->Acquire(4096, true, kNoWait);
+  auto b = channel_->Acquire(4096, false, kNoWait);
+  ASSERT_TRUE(a.ok() && b.ok());
+  Result<RdmaIoBuffer> waited = Status::Invalid("not run");
+  const auto start = std::chrono::steady_clock::now();
+  std::thread waiter([&] { waited = channel_->Acquire(4096, true, std::chrono::milliseconds(10000)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  {
+    std::lock_guard lock(*mu_);
+    channel_->Detach();
+  }
+  waiter.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(5000));
+  EXPECT_TRUE(waited.status().Is(Code::kDisconnected)) << waited.status().ToString();
+  channel_->Release(a->handle);
+  channel_->Release(b->handle);
+}
+
 TEST_P(DataChannelTest, DetachWithABufferHeldKeepsItsMemory) {
-  auto in = channel_->Acquire(4096, true);
+  auto in = channel_->Acquire(4096, true, kNoWait);
   ASSERT_TRUE(in.ok());
   Pump();
   EXPECT_EQ(ServerWrite("still here", *in), WcStatus::kSuccess);
@@ -261,7 +356,7 @@ TEST_P(DataChannelTest, DetachWithABufferHeldKeepsItsMemory) {
   client_.reset();
   server_.reset();
   mu_.reset();
-  EXPECT_TRUE(channel_->Acquire(4096, true).status().Is(Code::kDisconnected));
+  EXPECT_TRUE(channel_->Acquire(4096, true, kNoWait).status().Is(Code::kDisconnected));
   EXPECT_EQ(Text(*in, 10), "still here");
   EXPECT_EQ(channel_->buffers_in_use(), 1u);
   channel_->Release(in->handle);
@@ -287,7 +382,7 @@ TEST_P(DataChannelTest, ConcurrentAcquireAndRelease) {
   for (int t = 0; t < kThreads; ++t) {
     workers.emplace_back([&, t] {
       for (int i = 0; i < kIterations;) {
-        auto b = channel_->Acquire(4096 + static_cast<size_t>(t), (i & 1) == 0);
+        auto b = channel_->Acquire(4096 + static_cast<size_t>(t), (i & 1) == 0, kNoWait);
         if (!b.ok()) {
           EXPECT_TRUE(b.status().Is(Code::kResourceExhausted)) << b.status().ToString();
           std::this_thread::yield();

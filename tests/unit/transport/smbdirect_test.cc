@@ -18,6 +18,8 @@
 namespace smb3::transport {
 namespace {
 
+constexpr std::chrono::milliseconds kNoWait{0};
+
 using namespace std::chrono_literals;
 using test::LockedEndpoint;
 using test::ScriptedSmbdPeer;
@@ -467,7 +469,7 @@ TEST_F(SmbDirectTransportTest, OffersTheDataChannelAndHandsItTheServersInvalidat
   auto channel = transport_->rdma_channel();
   ASSERT_NE(channel, nullptr);
   EXPECT_EQ(channel->max_io_size(), 65536u);
-  auto buffer = channel->Acquire(4096, /*server_writes=*/true);
+  auto buffer = channel->Acquire(4096, /*server_writes=*/true, kNoWait);
   ASSERT_TRUE(buffer.ok()) << buffer.status().ToString();
   ASSERT_TRUE(SendOne(Pattern(64, 12)).ok());  // the READ request, granting the peer credits
   ASSERT_TRUE(peer_->ReceiveUpper().has_value());
@@ -484,7 +486,7 @@ TEST_F(SmbDirectTransportTest, OffersTheDataChannelAndHandsItTheServersInvalidat
   }
   channel->Release(buffer->handle);
   transport_->Close();
-  auto after = channel->Acquire(4096, true);
+  auto after = channel->Acquire(4096, true, kNoWait);
   EXPECT_TRUE(after.status().Is(Code::kDisconnected)) << after.status().ToString();
 }
 
