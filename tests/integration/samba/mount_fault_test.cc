@@ -9,6 +9,8 @@
 // SMB3_FAULT_DD_MIB sets the dd size (default 256); SMB3_FAULT_FIO_MIB the size of each fio job's
 // file (default 48 for the two sequential jobs, two thirds of it for the two random ones; 2048
 // moves 4 GiB sequential + 2.7 GiB random).
+// Sanitized builds: the detached daemon's stderr is /dev/null, so its sanitizer reports go to files
+// in the Samba directory (log_path); TearDown waits for the daemon to exit and fails on any report.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -16,7 +18,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -29,6 +33,7 @@ namespace {
 namespace fs = std::filesystem;
 using test::FaultProxy;
 using test::RunCommand;
+using test::RunOptions;
 using test::SambaOptions;
 using test::SambaServer;
 using Dir = FaultProxy::Direction;
@@ -73,8 +78,16 @@ class MountFault : public ::testing::Test {
     fs::create_directories(work_);
     fs::create_directories(mnt_);
     std::string source = "//127.0.0.1:" + std::to_string(proxy_->port()) + "/" + samba_->share();
+    san_log_ = samba_->dir() / "fuse-smbd-sanitizer";
+    RunOptions mount_options;
+    for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS"}) {
+      const char* inherited = std::getenv(name);
+      mount_options.env.push_back(std::string(name) + "=" + (inherited ? inherited + std::string(":") : "") +
+                                  "log_path=" + san_log_.string());
+    }
     auto r = RunCommand({bin_, source, mnt_.string(), "-o",
-                         "credentials=" + samba_->credentials_path().string()});
+                         "credentials=" + samba_->credentials_path().string()},
+                        mount_options);
     ASSERT_TRUE(r.ok()) << "mount failed: " << r.output;
     mounted_ = true;
   }
@@ -83,6 +96,24 @@ class MountFault : public ::testing::Test {
     if (mounted_) {
       auto r = RunCommand({"fusermount3", "-u", mnt_.string()});
       if (!r.ok()) (void)RunCommand({"fusermount3", "-u", "-z", mnt_.string()});
+      // The daemon exits once unmounted; sanitized, it checks for leaks first.
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      while (RunCommand({"pgrep", "-f", "^" + bin_ + " .*" + mnt_.string()}).ok()) {
+        if (std::chrono::steady_clock::now() > deadline) {
+          ADD_FAILURE() << "fuse-smbd still running 60 s after unmounting " << mnt_;
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+    if (san_log_.empty()) return;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(san_log_.parent_path(), ec)) {
+      if (!entry.path().filename().string().starts_with(san_log_.filename().string() + ".")) continue;
+      std::ifstream in(entry.path());
+      std::ostringstream report;
+      report << in.rdbuf();
+      ADD_FAILURE() << "fuse-smbd sanitizer report (" << entry.path().filename() << "):\n" << report.str();
     }
   }
 
@@ -103,7 +134,7 @@ class MountFault : public ::testing::Test {
   std::string bin_;
   std::unique_ptr<SambaServer> samba_;
   std::unique_ptr<FaultProxy> proxy_;
-  fs::path work_, mnt_;
+  fs::path work_, mnt_, san_log_;
   bool mounted_ = false;
 };
 
