@@ -83,6 +83,7 @@ Status ClientImpl::Start() {
   first_encrypt_all_ = encrypt_all_;
   first_tree_encrypt_ = tree_encrypt_;
   established_ = true;
+  PublishView();
   {
     std::lock_guard lock(link_mu_);
     live_ = conn_;
@@ -120,30 +121,51 @@ void ClientImpl::Disconnect() {
   });
 }
 
+void ClientImpl::PublishView() {
+  View v;
+  v.transport = transport_kind_;
+  v.transport_reason = transport_reason_;
+  v.dialect = dialect_;
+  v.cipher = cipher_;
+  v.signing_algorithm = signing_algorithm_;
+  v.server_capabilities = server_capabilities_;
+  v.server_guid = server_guid_;
+  v.session_flags = session_flags_;
+  std::lock_guard lock(view_mu_);
+  view_ = std::move(v);
+}
+
 ConnectionInfo ClientImpl::info() const {
+  View v;
+  {
+    std::lock_guard lock(view_mu_);
+    v = view_;
+  }
   ConnectionInfo i;
   i.server = options_.server;
   i.port = options_.port;
-  i.transport = transport_kind_;
-  i.transport_reason = transport_reason_;
-  i.dialect = dialect_;
-  i.cipher = (encrypt_all_ || tree_encrypt_) ? CipherName(cipher_) : "none";
-  i.signing = signing_on_ ? SigningAlgorithmName(signing_algorithm_) : "none";
-  i.signing_required = signing_on_;
-  i.encryption_required = encrypt_all_ || tree_encrypt_;
+  i.transport = v.transport;
+  i.transport_reason = v.transport_reason;
+  i.dialect = v.dialect;
+  const bool signing = signing_on_;
+  const bool sealing = encrypt_all_ || tree_encrypt_;
+  i.cipher = sealing ? CipherName(v.cipher) : "none";
+  i.signing = signing ? SigningAlgorithmName(v.signing_algorithm) : "none";
+  i.signing_required = signing;
+  i.encryption_required = sealing;
   i.max_read_size = max_read();
   i.max_write_size = max_write();
   i.max_transact_size = max_transact_;
   auto c = conn();
   i.credits = c ? c->stats().credits : 0;
-  i.server_capabilities = server_capabilities_;
+  i.server_capabilities = v.server_capabilities;
   static const char* kHex = "0123456789abcdef";
-  for (size_t k = 0; k < server_guid_.size(); ++k) {
+  for (size_t k = 0; k < v.server_guid.size(); ++k) {
     if (k == 4 || k == 6 || k == 8 || k == 10) i.server_guid += '-';
-    i.server_guid += kHex[server_guid_[k] >> 4];
-    i.server_guid += kHex[server_guid_[k] & 15];
+    i.server_guid += kHex[v.server_guid[k] >> 4];
+    i.server_guid += kHex[v.server_guid[k] & 15];
   }
-  i.guest = (session_flags_ & smb2::SMB2_SESSION_FLAG_IS_GUEST) != 0;
+  i.guest = (v.session_flags & smb2::SMB2_SESSION_FLAG_IS_GUEST) != 0;
   return i;
 }
 

@@ -212,6 +212,10 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
                        std::vector<uint8_t> info, const char* where);
   uint32_t max_read() const;
   uint32_t max_write() const;
+  // Copies the negotiated state other threads read (info()) into view_, under view_mu_. Called by
+  // the thread that set the connection up (Start, the reconnect thread) once it is complete and
+  // before it is published as live_.
+  void PublishView();
   // `size` capped by the transport's limit for the path the data takes (rdma_io.h).
   uint32_t TransportIoLimit(uint32_t size) const;
   // The registered buffer for a READ (`server_writes`) or WRITE of `length` bytes sent as `r` on
@@ -225,6 +229,24 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
   std::shared_ptr<Connection> conn_;
   TransportKind transport_kind_ = TransportKind::kTcp;  // of the latest OpenTransport
   std::string transport_reason_;                       // its one-line reason
+  // Thread-safety of the negotiated state below: Negotiate, SessionSetup and TreeConnect write it
+  // on the thread that sets a connection up (the caller of Start, then only the reconnect thread),
+  // which alone reads the plain fields. What other threads read is either atomic (signing_on_,
+  // encrypt_all_, tree_id_, tree_encrypt_, max_*) or the copy in view_, taken by PublishView under
+  // view_mu_ when a connection is complete, so info() never sees a half-rewritten mix of two
+  // connections' values.
+  struct View {
+    TransportKind transport = TransportKind::kTcp;
+    std::string transport_reason;
+    uint16_t dialect = 0;
+    crypto::CipherId cipher = crypto::CipherId::kNone;
+    crypto::SigningAlgorithm signing_algorithm = crypto::SigningAlgorithm::kAesCmac;
+    uint32_t server_capabilities = 0;
+    std::array<uint8_t, 16> server_guid{};
+    uint16_t session_flags = 0;
+  };
+  mutable std::mutex view_mu_;
+  View view_;
 
   // Reconnect state, guarded by link_mu_.
   mutable std::mutex link_mu_;
@@ -265,7 +287,7 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
   std::vector<uint16_t> offered_dialects_;
   uint16_t session_flags_ = 0;
   uint64_t session_id_ = 0;  // of the last established session (PreviousSessionId on reconnect)
-  bool signing_on_ = false;
+  std::atomic<bool> signing_on_{false};  // read by I/O threads (rdma_io, TransportIoLimit)
   bool session_has_keys_ = false;  // signing/sealing keys exist (not a guest or anonymous session)
   std::atomic<bool> encrypt_all_{false};
   std::atomic<uint32_t> tree_id_{0};

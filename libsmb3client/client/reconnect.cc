@@ -198,7 +198,10 @@ void ClientImpl::ReconnectLoop() {
       backoff = std::min(backoff * 2, kMaxBackoff);
     }
     size_t recovered = 0, lost = 0;
-    if (st.ok()) ReopenFiles(&recovered, &lost);
+    if (st.ok()) {
+      ReopenFiles(&recovered, &lost);
+      PublishView();  // before live_: a caller woken below reads the new connection's values
+    }
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - t0)
                         .count();

@@ -451,6 +451,52 @@ TEST(Reconnect, DurableCreateWithLostResponseIsNotReportedAsExisting) {
               static_cast<unsigned long long>(c->stats().reconnects), r.status().ToString().c_str());
 }
 
+// info() and stats() are read from another thread while the connection is cut and re-established
+// under it (the reconnect thread rewrites the negotiated dialect, cipher, signing, transport and
+// session state): run under TSan (build with SMB3_SANITIZE=thread) this is the race check; here it
+// also checks that every snapshot is whole — never a zero dialect or a transport without reason.
+TEST(Reconnect, InfoReadDuringReconnectsIsConsistent) {
+  auto s = StartOrDie(DurableSamba());
+  ASSERT_TRUE(s);
+  auto proxy = ProxyOrDie(*s);
+  ASSERT_TRUE(proxy);
+  auto c = ConnectOrDie(OptionsFor(*s, proxy->port()));
+  ASSERT_TRUE(c);
+  const ConnectionInfo first = c->info();
+  ASSERT_NE(first.dialect, 0);
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> reads{0}, torn{0};
+  std::thread reader([&] {
+    while (!stop) {
+      ConnectionInfo i = c->info();
+      ClientStats st = c->stats();
+      (void)st;
+      if (i.dialect != first.dialect || i.transport_reason.empty() || i.server_guid != first.server_guid ||
+          i.signing != first.signing)
+        ++torn;
+      ++reads;
+    }
+  });
+  auto f = CreateFile(*c, "info.bin");
+  auto data = Pattern(8 * kMiB, 17);
+  constexpr int kCuts = 5;
+  for (int k = 0; k < kCuts && f; ++k) {
+    proxy->CutAfter(Dir::kClientToServer, 2 * kMiB);
+    auto w = c->Write(f, 0, data);
+    EXPECT_TRUE(w.ok()) << w.status().ToString();
+  }
+  stop = true;
+  reader.join();
+  ASSERT_TRUE(f);
+  EXPECT_TRUE(c->Close(f).ok());
+  EXPECT_EQ(c->stats().reconnects, static_cast<uint64_t>(kCuts));
+  EXPECT_GT(reads.load(), 0u);
+  EXPECT_EQ(torn.load(), 0u);
+  std::printf("[ numbers ] %llu info()+stats() reads during %d reconnects, %llu inconsistent\n",
+              static_cast<unsigned long long>(reads.load()), kCuts,
+              static_cast<unsigned long long>(torn.load()));
+}
+
 // A server that stays unreachable: the client gives up after reconnect_timeout and reports
 // kDisconnected; it does not hang.
 TEST(Reconnect, GivesUpAfterReconnectTimeout) {
