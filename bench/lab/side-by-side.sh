@@ -7,12 +7,14 @@
 # fuse-smbd over SMB Direct mounts with rdma=yes (READ/WRITE data by server-issued RDMA into our
 # registered buffers); its `fuse-smbd stats --json` after the runs shows how many bytes went by RDMA
 # and how many inline.
-# Usage (in the guest): side-by-side.sh FUSE_SMBD MIB RUNS
+# Usage (in the guest): side-by-side.sh FUSE_SMBD MIB RUNS [all|rdma]   (rdma: only the two SMB
+# Direct clients, cifs and fuse-smbd, for a quicker run)
 # shellcheck source=tests/vm/lib.sh
 . "$(dirname "$0")/../../tests/vm/lib.sh"
 fuse_smbd=$1
 mib=${2:-64}
 runs=${3:-3}
+which=${4:-all}
 creds=/tmp/bench-credentials
 (umask 077 && printf 'username=%s\npassword=%s\n' "$SMB3_LAB_USER" "$SMB3_LAB_PASSWORD" >"$creds")
 dd if=/dev/urandom of=/tmp/bench-src.bin bs=1M count="$mib" status=none
@@ -46,17 +48,21 @@ o="vers=3.1.1,username=$SMB3_LAB_USER,password=$SMB3_LAB_PASSWORD,cache=strict"
 if bounded 120 mount -t cifs "$SMB3_LAB_SHARE" /mnt/b-cifs-rdma -o "rdma,$o"; then
   results+=("$(measure cifs-smbdirect /mnt/b-cifs-rdma)"); umount /mnt/b-cifs-rdma
 fi
-if bounded 120 mount -t cifs "$SMB3_LAB_SHARE" /mnt/b-cifs-tcp -o "$o"; then
+if [ "$which" = all ] && bounded 120 mount -t cifs "$SMB3_LAB_SHARE" /mnt/b-cifs-tcp -o "$o"; then
   results+=("$(measure cifs-tcp /mnt/b-cifs-tcp)"); umount /mnt/b-cifs-tcp
 fi
-if bounded 120 "$fuse_smbd" "$SMB3_LAB_SHARE" /mnt/b-fuse-tcp -o "credentials=$creds,rdma=no"; then
+if [ "$which" = all ] && bounded 120 "$fuse_smbd" "$SMB3_LAB_SHARE" /mnt/b-fuse-tcp -o "credentials=$creds,rdma=no"; then
   results+=("$(measure fuse-smbd-tcp /mnt/b-fuse-tcp)"); fusermount3 -u /mnt/b-fuse-tcp
 fi
 if bounded 120 "$fuse_smbd" "$SMB3_LAB_SHARE" /mnt/b-fuse-rdma -o "credentials=$creds,rdma=yes"; then
   results+=("$(measure fuse-smbd-smbdirect /mnt/b-fuse-rdma)")
-  bounded 30 "$fuse_smbd" stats /mnt/b-fuse-rdma --json | tr ',' '\n' |
-    grep -E '"(bytes_read|bytes_written|bytes_rdma_read|bytes_rdma_write|bytes_inline|rdma_data_path|rdma_mechanism)"' |
+  stats=$(bounded 30 "$fuse_smbd" stats /mnt/b-fuse-rdma --json | tr ',{}' '\n\n\n')
+  grep -E '"(bytes_read|bytes_written|bytes_rdma_read|bytes_rdma_write|bytes_inline|bytes_copied_rdma|rdma_data_path|rdma_mechanism|rdma_acquire_waits|rdma_acquire_wait_us|rdma_acquire_exhausted|credit_stalls|max_read|max_write)"' <<<"$stats" |
     sed 's/^/fuse-smbd over SMB Direct: /'
+  # Bytes our code copied (into or out of registered memory) per byte the server moved by RDMA.
+  awk -F: '{ gsub(/[" ]/, "", $1); v[$1] = $2 }
+    END { m = v["bytes_rdma_read"] + v["bytes_rdma_write"];
+      if (m > 0) printf "fuse-smbd over SMB Direct: bytes copied per byte moved by RDMA: %.3f (%.0f / %.0f)\n", v["bytes_copied_rdma"] / m, v["bytes_copied_rdma"], m }' <<<"$stats"
   fusermount3 -u /mnt/b-fuse-rdma
 fi
 
@@ -80,4 +86,4 @@ for pair in "fuse-smbd-tcp cifs-smbdirect" "fuse-smbd-tcp cifs-tcp" "fuse-smbd-s
   read -r _ a b c d e <<<"$r"
   echo "| $mine / $ref | $(ratio "$oa" "$a") | $(ratio "$ob" "$b") | $(ratio "$oc" "$c") | $(ratio "$od" "$d") | $(ratio "$oe" "$e") |"
 done
-[ ${#results[@]} -eq 4 ]
+if [ "$which" = all ]; then [ ${#results[@]} -eq 4 ]; else [ ${#results[@]} -eq 2 ]; fi
