@@ -26,7 +26,8 @@ struct SeenCreate {
 
 OpenOptions CreateNew() {
   OpenOptions o;
-  o.desired_access = kAccessReadData | kAccessWriteData | kAccessReadAttributes | kAccessSynchronize;
+  o.desired_access =
+      kAccessReadData | kAccessWriteData | kAccessReadAttributes | kAccessSynchronize;
   o.disposition = Disposition::kCreate;
   o.kind = FileKind::kFile;
   return o;
@@ -39,10 +40,13 @@ TEST(CreateReplay, LostCreateResponseIsReplayedWithTheSameCreateGuid) {
   std::mutex mu;
   std::vector<SeenCreate> seen;
   ScriptedTcpServer s(
-      [](uint64_t) { return DirAnswer{STATUS_NO_MORE_FILES, {}}; },
+      [](uint64_t) {
+        return DirAnswer{STATUS_NO_MORE_FILES, {}};
+      },
       [&](uint64_t n, const ClientRequest& rq) {
         std::lock_guard lock(mu);
-        SeenCreate sc{(rq.header.flags & smb2::SMB2_FLAGS_REPLAY_OPERATION) != 0, Dh2qCreateGuid(rq)};
+        SeenCreate sc{(rq.header.flags & smb2::SMB2_FLAGS_REPLAY_OPERATION) != 0,
+                      Dh2qCreateGuid(rq)};
         seen.push_back(sc);
         CreateAnswer a;
         a.durable = true;
@@ -79,16 +83,19 @@ TEST(CreateReplay, LostCreateResponseIsReplayedWithTheSameCreateGuid) {
 TEST(CreateReplay, EachCreateHasItsOwnCreateGuid) {
   std::mutex mu;
   std::vector<SeenCreate> seen;
-  ScriptedTcpServer s([](uint64_t) { return DirAnswer{STATUS_NO_MORE_FILES, {}}; },
-                      [&](uint64_t, const ClientRequest& rq) {
-                        std::lock_guard lock(mu);
-                        seen.push_back({(rq.header.flags & smb2::SMB2_FLAGS_REPLAY_OPERATION) != 0,
-                                        Dh2qCreateGuid(rq)});
-                        CreateAnswer a;
-                        a.durable = true;
-                        a.create_action = 2;
-                        return a;
-                      });
+  ScriptedTcpServer s(
+      [](uint64_t) {
+        return DirAnswer{STATUS_NO_MORE_FILES, {}};
+      },
+      [&](uint64_t, const ClientRequest& rq) {
+        std::lock_guard lock(mu);
+        seen.push_back(
+            {(rq.header.flags & smb2::SMB2_FLAGS_REPLAY_OPERATION) != 0, Dh2qCreateGuid(rq)});
+        CreateAnswer a;
+        a.durable = true;
+        a.create_action = 2;
+        return a;
+      });
   auto c = ConnectAnonymous(s, 5000ms);
   ASSERT_TRUE(c);
   auto a = c->Open("a.bin", CreateNew());
@@ -105,14 +112,17 @@ TEST(CreateReplay, EachCreateHasItsOwnCreateGuid) {
 // caller gets kDisconnected (outcome unknown), never an EEXIST the file created by its own lost
 // attempt would make it believe.
 TEST(CreateReplay, UnrecognisedReplayIsOutcomeUnknownNotExists) {
-  ScriptedTcpServer s([](uint64_t) { return DirAnswer{STATUS_NO_MORE_FILES, {}}; },
-                      [&](uint64_t n, const ClientRequest&) {
-                        CreateAnswer a;
-                        a.durable = true;
-                        a.drop_connection = n == 0;
-                        if (n > 0) a.status = STATUS_OBJECT_NAME_COLLISION;
-                        return a;
-                      });
+  ScriptedTcpServer s(
+      [](uint64_t) {
+        return DirAnswer{STATUS_NO_MORE_FILES, {}};
+      },
+      [&](uint64_t n, const ClientRequest&) {
+        CreateAnswer a;
+        a.durable = true;
+        a.drop_connection = n == 0;
+        if (n > 0) a.status = STATUS_OBJECT_NAME_COLLISION;
+        return a;
+      });
   auto c = ConnectAnonymous(s, 5000ms);
   ASSERT_TRUE(c);
   auto r = c->Open("new.bin", CreateNew());

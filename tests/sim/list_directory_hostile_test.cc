@@ -50,10 +50,11 @@ TEST(ListDirectoryHostile, EndlessFreshEntriesStopAtTheEntryCap) {
   // 1,048,576 entries at 100 per answer: the cap trips within answer 10,486.
   EXPECT_EQ(s.query_directories(), (size_t{1} << 20) / 100 + 1);
   EXPECT_EQ(s.closes(), 1u);
-  std::printf("[ numbers ] endless listing stopped after %llu QUERY_DIRECTORY answers, %.1f MiB "
-              "received: %s\n",
-              static_cast<unsigned long long>(s.query_directories()),
-              static_cast<double>(s.bytes_sent()) / (1 << 20), l.status().ToString().c_str());
+  std::printf(
+      "[ numbers ] endless listing stopped after %llu QUERY_DIRECTORY answers, %.1f MiB "
+      "received: %s\n",
+      static_cast<unsigned long long>(s.query_directories()),
+      static_cast<double>(s.bytes_sent()) / (1 << 20), l.status().ToString().c_str());
   EXPECT_TRUE(c->Echo().ok());
 }
 
@@ -98,7 +99,8 @@ TEST(ListDirectoryHostile, EndlessLargeEntriesStopAtTheByteCap) {
   auto l = c->ListDirectory("dir");
   ASSERT_FALSE(l.ok());
   EXPECT_TRUE(l.status().Is(Code::kResourceExhausted)) << l.status().ToString();
-  EXPECT_NE(std::string(l.status().where()).find("256 MiB"), std::string::npos) << l.status().ToString();
+  EXPECT_NE(std::string(l.status().where()).find("256 MiB"), std::string::npos)
+      << l.status().ToString();
   // Each answer: 100 entries of 104 + 510 bytes, padded to 616 (the last 614): 61,598 bytes.
   EXPECT_EQ(s.query_directories(), (uint64_t{256} << 20) / 61598 + 1);
   std::printf("[ numbers ] endless large listing stopped after %llu answers, %.1f MiB received\n",

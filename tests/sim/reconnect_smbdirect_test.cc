@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // What reconnect over SMB Direct rests on, on the software RDMA device: a QP error (softrdma fault
-// injection on the client's QP) under a client Connection running on the real SMB Direct transport must (1) fail the
-// request in flight with kDisconnected — the status ClientImpl::WithReconnect / Attempt retry
-// after a reconnect — and (2) call Connection::Options::on_closed exactly once with that cause,
-// which is how ClientImpl learns of the break and starts its reconnect thread; and (3) a new SMB
-// Direct connection to the same listener must work afterwards, as the reconnect's OpenConnection
-// opens one through the same transport policy.
+// injection on the client's QP) under a client Connection running on the real SMB Direct transport
+// must (1) fail the request in flight with kDisconnected — the status ClientImpl::WithReconnect /
+// Attempt retry after a reconnect — and (2) call Connection::Options::on_closed exactly once with
+// that cause, which is how ClientImpl learns of the break and starts its reconnect thread; and (3)
+// a new SMB Direct connection to the same listener must work afterwards, as the reconnect's
+// OpenConnection opens one through the same transport policy.
 //
 // Not covered here (and why): ClientImpl itself over softrdma. ClientImpl opens its transport
 // through client/transport_select (rdma-core devices only) and has no seam for an in-process
@@ -67,8 +67,8 @@ void Establish(softrdma::Fabric& fabric, const std::shared_ptr<std::mutex>& mu, 
     ep = std::move(locked);
   }
   auto connecting = std::async(std::launch::async, [ep = std::move(ep)]() mutable {
-    return transport::ConnectSmbDirect(std::move(ep), "softrdma-peer", transport::SmbDirectOptions{},
-                                       BufferPool::Create());
+    return transport::ConnectSmbDirect(std::move(ep), "softrdma-peer",
+                                       transport::SmbDirectOptions{}, BufferPool::Create());
   });
   (void)link.peer->ExpectNegotiateRequest();
   smbd::NegotiateResponse r;
@@ -152,7 +152,8 @@ TEST(ReconnectSmbDirect, QpErrorFailsInFlightRequestClosesOnceAndANewLinkWorks) 
   Link second;
   ASSERT_NO_FATAL_FAILURE(Establish(*fabric, mu, second));
   std::promise<Result<Response>> echoed;
-  second.conn->Submit(Echo(), [&echoed](Result<Response> resp) { echoed.set_value(std::move(resp)); });
+  second.conn->Submit(Echo(),
+                      [&echoed](Result<Response> resp) { echoed.set_value(std::move(resp)); });
   auto req = NextRequest(*second.peer);
   ASSERT_TRUE(req.has_value());
   ASSERT_TRUE(second.peer->SendData(EchoResponse(req->header)).ok());

@@ -54,16 +54,17 @@ inline std::vector<uint8_t> DirEntries(const std::vector<std::string>& names) {
     out.resize(at + (i + 1 < names.size() ? padded : len), 0);
     uint8_t* e = out.data() + at;
     StoreU32(e + 0, i + 1 < names.size() ? static_cast<uint32_t>(padded) : 0);
-    StoreU64(e + 40, 1000);                                 // EndOfFile
-    StoreU32(e + 56, 0x80);                                 // FILE_ATTRIBUTE_NORMAL
+    StoreU64(e + 40, 1000);                                // EndOfFile
+    StoreU32(e + 56, 0x80);                                // FILE_ATTRIBUTE_NORMAL
     StoreU32(e + 60, static_cast<uint32_t>(name.size()));  // FileNameLength
-    StoreU64(e + 96, 0x100 + at);                           // FileId
+    StoreU64(e + 96, 0x100 + at);                          // FileId
     std::copy(name.begin(), name.end(), e + 104);
   }
   return out;
 }
 
-inline std::vector<uint8_t> Body(const smb2::Header& h, const std::vector<uint8_t>& body, ResponseOptions o = {}) {
+inline std::vector<uint8_t> Body(const smb2::Header& h, const std::vector<uint8_t>& body,
+                                 ResponseOptions o = {}) {
   o.credits = kCredits;
   if (!o.session_id) o.session_id = kSessionId;
   std::vector<uint8_t> m = ResponseHeader(h, o);
@@ -83,9 +84,9 @@ using DirScript = std::function<DirAnswer(uint64_t n)>;
 struct CreateAnswer {
   bool drop_connection = false;  // close the connection instead of answering
   uint32_t status = STATUS_SUCCESS;
-  uint32_t create_action = 1;    // FILE_OPENED
+  uint32_t create_action = 1;  // FILE_OPENED
   bool directory = false;
-  bool durable = false;          // answer with an SMB2_CREATE_DURABLE_HANDLE_RESPONSE_V2 context
+  bool durable = false;  // answer with an SMB2_CREATE_DURABLE_HANDLE_RESPONSE_V2 context
   uint64_t persistent_id = 0x55;
 };
 using CreateScript = std::function<CreateAnswer(uint64_t n, const ClientRequest& request)>;
@@ -117,7 +118,8 @@ class ScriptedTcpServer {
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t alen = sizeof a;
     if (listen_fd_ < 0 || bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        listen(listen_fd_, 4) != 0 || getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &alen) != 0) {
+        listen(listen_fd_, 4) != 0 ||
+        getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &alen) != 0) {
       ADD_FAILURE() << "listen: " << std::strerror(errno);
       return;
     }
@@ -268,8 +270,8 @@ class ScriptedTcpServer {
             for (int i = 0; i < 6; ++i) w.U64(0);
             w.U32(a.directory ? 0x10 : 0x80);  // FILE_ATTRIBUTE_DIRECTORY / _NORMAL
             w.U32(0);
-            w.U64(a.persistent_id);  // FileId.Persistent
-            w.U64(0x66);             // FileId.Volatile
+            w.U64(a.persistent_id);          // FileId.Persistent
+            w.U64(0x66);                     // FileId.Volatile
             w.U32(a.durable ? 64 + 88 : 0);  // CreateContextsOffset
             w.U32(a.durable ? 32 : 0);       // CreateContextsLength
             if (a.durable) {
@@ -333,7 +335,8 @@ class ScriptedTcpServer {
 // A client of `s`: anonymous, SMB 3.0.2, TCP, no keepalive, reconnecting for up to
 // `reconnect_timeout` (0: never).
 inline std::unique_ptr<Client> ConnectAnonymous(
-    const ScriptedTcpServer& s, std::chrono::milliseconds reconnect_timeout = std::chrono::milliseconds(0)) {
+    const ScriptedTcpServer& s,
+    std::chrono::milliseconds reconnect_timeout = std::chrono::milliseconds(0)) {
   ClientOptions o;
   o.server = "127.0.0.1";
   o.port = s.port();
@@ -347,6 +350,5 @@ inline std::unique_ptr<Client> ConnectAnonymous(
   EXPECT_TRUE(c.ok()) << c.status().ToString();
   return c.ok() ? std::move(c).value() : nullptr;
 }
-
 
 }  // namespace smb3::test
