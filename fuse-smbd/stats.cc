@@ -5,6 +5,8 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "smb3/json.h"
+
 namespace fuse_smbd {
 namespace {
 
@@ -15,25 +17,6 @@ constexpr const char* kOpNames[] = {
     "statfs", "fallocate"};
 static_assert(std::size(kOpNames) == static_cast<size_t>(Op::kCount));
 
-std::string JsonEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char b[8];
-          snprintf(b, sizeof b, "\\u%04x", c);
-          out += b;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
 
 std::string Us(uint64_t ns) {
   char b[32];
@@ -200,8 +183,8 @@ std::string RenderStatsJson(const StatsReport& r, const OpStats& ops) {
            "\"mountpoint\":\"%s\",\"source\":\"%s\",\"backend\":\"%s\",\"options\":\"%s\","
            "\"uptime_s\":%.3f,\"inodes\":%" PRIu64 ",\"open_files\":%" PRIu64
            ",\"in_flight\":%" PRIu64 ",",
-           JsonEscape(r.mountpoint).c_str(), JsonEscape(r.source).c_str(),
-           JsonEscape(r.backend).c_str(), JsonEscape(r.options).c_str(), r.uptime_s, r.inodes,
+           smb3::JsonEscape(r.mountpoint).c_str(), smb3::JsonEscape(r.source).c_str(),
+           smb3::JsonEscape(r.backend).c_str(), smb3::JsonEscape(r.options).c_str(), r.uptime_s, r.inodes,
            r.open_files, r.in_flight);
   out += b;
   const auto& c = r.connection;
@@ -210,35 +193,11 @@ std::string RenderStatsJson(const StatsReport& r, const OpStats& ops) {
            "\"dialect\":\"%s\",\"signing\":\"%s\",\"cipher\":\"%s\",\"max_read\":%u,"
            "\"max_write\":%u},",
            c.transport == smb3::TransportKind::kSmbDirect ? "smbdirect" : "tcp",
-           JsonEscape(c.transport_reason).c_str(), JsonEscape(c.server).c_str(), c.port,
-           Dialect(c.dialect), JsonEscape(c.signing).c_str(), JsonEscape(c.cipher).c_str(),
+           smb3::JsonEscape(c.transport_reason).c_str(), smb3::JsonEscape(c.server).c_str(), c.port,
+           Dialect(c.dialect), smb3::JsonEscape(c.signing).c_str(), smb3::JsonEscape(c.cipher).c_str(),
            c.max_read_size, c.max_write_size);
   out += b;
-  const auto& k = r.client;
-  snprintf(b, sizeof b,
-           "\"client\":{\"credits\":%u,\"requests\":%" PRIu64 ",\"responses\":%" PRIu64
-           ",\"bytes_read\":%" PRIu64 ",\"bytes_written\":%" PRIu64 ",\"reads\":%" PRIu64
-           ",\"writes\":%" PRIu64 ",\"credit_stalls\":%" PRIu64 ",\"pending_interims\":%" PRIu64
-           ",\"reconnects\":%" PRIu64 ",\"signed_messages\":%" PRIu64
-           ",\"encrypted_messages\":%" PRIu64 ",\"bytes_rdma_read\":%" PRIu64
-           ",\"bytes_rdma_write\":%" PRIu64 ",\"bytes_inline\":%" PRIu64 ",",
-           k.credits_held, k.requests, k.responses, k.bytes_read, k.bytes_written, k.reads,
-           k.writes, k.credit_stalls, k.pending_interims, k.reconnects, k.signed_messages,
-           k.encrypted_messages, k.bytes_rdma_read, k.bytes_rdma_write, k.bytes_inline);
-  out += b;
-  snprintf(b, sizeof b,
-           "\"rdma_data_path\":\"%s\",\"rdma_mechanism\":\"%s\",\"rdma_reads\":%" PRIu64
-           ",\"rdma_writes\":%" PRIu64 ",\"rdma_acquire_exhausted\":%" PRIu64
-           ",\"rdma_windows_bound\":%" PRIu64 ",\"rdma_windows_invalidated_remote\":%" PRIu64
-           ",\"rdma_windows_invalidated_local\":%" PRIu64 ",\"rdma_bind_failures\":%" PRIu64
-           ",\"rdma_acquire_waits\":%" PRIu64 ",\"rdma_acquire_wait_us\":%" PRIu64
-           ",\"bytes_copied_rdma\":%" PRIu64 "},",
-           JsonEscape(k.rdma_data_path).c_str(), JsonEscape(k.rdma_mechanism).c_str(),
-           k.rdma_reads, k.rdma_writes, k.rdma_acquire_exhausted, k.rdma_windows_bound,
-           k.rdma_windows_invalidated_remote, k.rdma_windows_invalidated_local,
-           k.rdma_bind_failures, k.rdma_acquire_waits, k.rdma_acquire_wait_us,
-           k.bytes_copied_rdma);
-  out += b;
+  out += "\"client\":" + smb3::ClientStatsJson(r.client) + ",";
   out += "\"ops\":{";
   bool first = true;
   for (size_t i = 0; i < static_cast<size_t>(Op::kCount); ++i) {

@@ -16,6 +16,7 @@
 #include <CLI/CLI.hpp>
 
 #include "smb3/client.h"
+#include "smb3/json.h"
 #include "smb3/log.h"
 #include "smb3/ntstatus.h"
 #include "transfer.h"
@@ -145,51 +146,8 @@ smb3::Result<smb3::ClientOptions> BuildOptions(const Globals& g, const smb3::cli
   return o;
 }
 
-std::string JsonEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
-
 const char* DialectText(uint16_t d) {
   return d == 0x0311 ? "3.1.1" : d == 0x0302 ? "3.0.2" : d == 0x0300 ? "3.0" : "?";
-}
-
-std::string StatsJson(const smb3::ClientStats& s) {
-  char buf[1536];
-  std::snprintf(buf, sizeof buf,
-                "{\"requests\":%" PRIu64 ",\"responses\":%" PRIu64 ",\"bytes_read\":%" PRIu64
-                ",\"bytes_written\":%" PRIu64 ",\"bytes_inline\":%" PRIu64 ",\"bytes_rdma_read\":%" PRIu64
-                ",\"bytes_rdma_write\":%" PRIu64 ",\"credit_stalls\":%" PRIu64 ",\"credits_held\":%u"
-                ",\"signed_messages\":%" PRIu64 ",\"encrypted_messages\":%" PRIu64 ",\"interim_responses\":%" PRIu64 "}",
-                s.requests, s.responses, s.bytes_read, s.bytes_written, s.bytes_inline, s.bytes_rdma_read,
-                s.bytes_rdma_write, s.credit_stalls, s.credits_held, s.signed_messages,
-                s.encrypted_messages, s.pending_interims);
-  // The SMB Direct data path: why data moved as it did, and the memory windows behind it.
-  std::string out = buf;
-  out.pop_back();
-  std::snprintf(buf, sizeof buf,
-                ",\"rdma_data_path\":\"%s\",\"rdma_mechanism\":\"%s\",\"rdma_reads\":%" PRIu64
-                ",\"rdma_writes\":%" PRIu64 ",\"rdma_acquire_exhausted\":%" PRIu64
-                ",\"rdma_windows_bound\":%" PRIu64 ",\"rdma_windows_invalidated_remote\":%" PRIu64
-                ",\"rdma_windows_invalidated_local\":%" PRIu64 ",\"rdma_bind_failures\":%" PRIu64
-                ",\"rdma_acquire_waits\":%" PRIu64 ",\"rdma_acquire_wait_us\":%" PRIu64
-                ",\"bytes_copied_rdma\":%" PRIu64 "}",
-                JsonEscape(s.rdma_data_path).c_str(), JsonEscape(s.rdma_mechanism).c_str(),
-                s.rdma_reads, s.rdma_writes, s.rdma_acquire_exhausted, s.rdma_windows_bound,
-                s.rdma_windows_invalidated_remote, s.rdma_windows_invalidated_local,
-                s.rdma_bind_failures, s.rdma_acquire_waits, s.rdma_acquire_wait_us,
-                s.bytes_copied_rdma);
-  return out + buf;
 }
 
 std::string InfoJson(const smb3::ConnectionInfo& i) {
@@ -199,9 +157,9 @@ std::string InfoJson(const smb3::ConnectionInfo& i) {
                 "\"dialect\":\"%s\",\"cipher\":\"%s\",\"signing\":\"%s\",\"signing_required\":%s,"
                 "\"encryption_required\":%s,\"max_read_size\":%u,\"max_write_size\":%u,"
                 "\"max_transact_size\":%u,\"credits\":%u,\"server_guid\":\"%s\",\"guest\":%s}",
-                JsonEscape(i.server).c_str(), i.port,
+                smb3::JsonEscape(i.server).c_str(), i.port,
                 i.transport == smb3::TransportKind::kTcp ? "tcp" : "smbdirect",
-                JsonEscape(i.transport_reason).c_str(), DialectText(i.dialect), i.cipher.c_str(),
+                smb3::JsonEscape(i.transport_reason).c_str(), DialectText(i.dialect), i.cipher.c_str(),
                 i.signing.c_str(), i.signing_required ? "true" : "false",
                 i.encryption_required ? "true" : "false", i.max_read_size, i.max_write_size,
                 i.max_transact_size, i.credits, i.server_guid.c_str(), i.guest ? "true" : "false");
@@ -321,9 +279,9 @@ int main(int argc, char** argv) {
         }
         out += "]";
       } else {
-        out += "null,\"interfaces_error\":\"" + JsonEscape(ifs.status().ToString()) + "\"";
+        out += "null,\"interfaces_error\":\"" + smb3::JsonEscape(ifs.status().ToString()) + "\"";
       }
-      out += ",\"stats\":" + StatsJson(client.stats()) + "}";
+      out += ",\"stats\":" + smb3::ClientStatsJson(client.stats()) + "}";
       std::printf("%s\n", out.c_str());
     } else {
       std::printf("server        %s:%u\ntransport     %s (%s)\ndialect       SMB %s\n"
@@ -424,7 +382,7 @@ int main(int argc, char** argv) {
   if (g.json) {
     std::printf("{\"bytes\":%" PRIu64 ",\"seconds\":%.6f,\"gbps\":%.4f,\"connection\":%s,\"stats\":%s}\n",
                 *moved, secs, secs > 0 ? *moved / secs / 1e9 : 0.0, InfoJson(client.info()).c_str(),
-                StatsJson(client.stats()).c_str());
+                smb3::ClientStatsJson(client.stats()).c_str());
   } else if (isatty(STDERR_FILENO) && !g.no_progress) {
     std::fprintf(stderr, "%" PRIu64 " bytes in %.2f s (%.2f GB/s)\n", *moved, secs,
                  secs > 0 ? *moved / secs / 1e9 : 0.0);

@@ -45,7 +45,7 @@ TEST(StatsRender, TextAndJson) {
   EXPECT_NE(text.find("write"), std::string::npos);
   EXPECT_NE(text.find("credits 128"), std::string::npos);
   const std::string json = RenderStatsJson(r, s);
-  EXPECT_NE(json.find("\"credits\":128"), std::string::npos);
+  EXPECT_NE(json.find("\"credits_held\":128"), std::string::npos);
   EXPECT_NE(json.find("\\\"share\\\""), std::string::npos);
   EXPECT_NE(json.find("\"write\":{\"count\":1"), std::string::npos);
 }
@@ -87,7 +87,7 @@ TEST(StatsRender, EveryClientCounter) {
        {"\"requests\":1001", "\"responses\":1002", "\"bytes_read\":1003", "\"bytes_written\":1004",
         "\"reads\":1005", "\"writes\":1006", "\"credit_stalls\":1007", "\"pending_interims\":1008",
         "\"reconnects\":1009", "\"signed_messages\":1010", "\"encrypted_messages\":1011",
-        "\"credits\":1012", "\"bytes_rdma_read\":1013", "\"bytes_rdma_write\":1014",
+        "\"credits_held\":1012", "\"bytes_rdma_read\":1013", "\"bytes_rdma_write\":1014",
         "\"bytes_inline\":1015", "\"rdma_data_path\":\"inline: signing required\"",
         "\"rdma_mechanism\":\"memory window\"", "\"rdma_reads\":1016", "\"rdma_writes\":1017",
         "\"rdma_acquire_exhausted\":1018", "\"rdma_windows_bound\":1019",
