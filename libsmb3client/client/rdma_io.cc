@@ -192,7 +192,9 @@ std::shared_ptr<RdmaTransfer> RdmaDataPath::Begin(transport::Transport& transpor
   Result<transport::RdmaIoBuffer> buffer = channel->Acquire(length, server_writes, wait);
   if (!buffer.ok()) {
     // No buffer came free within `wait` (or the connection is going).
-    inline_no_buffer_.fetch_add(1, std::memory_order_relaxed);
+    if (buffer.status().Is(Code::kResourceExhausted)) {
+      inline_no_buffer_.fetch_add(1, std::memory_order_relaxed);
+    }
     const uint32_t inline_limit = inline_limit_.load(std::memory_order_relaxed);
     if (inline_limit != 0 && length > inline_limit) {
       SMB3_LOG_WARN("SMB Direct: no RDMA buffer for a %zu-byte %s (%s), too large to go inline",
