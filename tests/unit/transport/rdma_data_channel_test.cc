@@ -267,6 +267,7 @@ TEST_P(DataChannelTest, ExhaustionWaitsForARelease) {
     waited = channel_->Acquire(4096, true, std::chrono::milliseconds(10000));
     returned.store(true);
   });
+  while (channel_->counters().acquire_waits == 0) std::this_thread::yield();  // it is waiting
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_FALSE(returned.load());  // still waiting: both buffers are held
   channel_->Release(a->handle);
@@ -278,7 +279,7 @@ TEST_P(DataChannelTest, ExhaustionWaitsForARelease) {
   RdmaChannelCounters c = channel_->counters();
   EXPECT_EQ(c.acquire_waits, 1u);
   EXPECT_EQ(c.acquire_exhausted, 0u);
-  EXPECT_GE(c.acquire_wait_us, 40000u);
+  EXPECT_GE(c.acquire_wait_us, 50000u);
   channel_->Release(waited->handle);
   channel_->Release(b->handle);
   Pump();
