@@ -13,6 +13,10 @@
 #   wait_listen PORT SECONDS       until a TCP socket or an RDMA CM id listens on PORT
 #   pair PORT "SERVER" "CLIENT"    a verbs server/client pair, both bounded; fails unless both succeed
 #   lab_gid_index                  the GID index of $SMB3_LAB_ADDR (RoCE v2, IPv4-mapped) on the rxe device
+#   ksmbd_restart DOWN_SECONDS     stop ksmbd as an administrator would (ksmbd.control --shutdown: every
+#                                  connection and open is dropped), keep it down DOWN_SECONDS, start
+#                                  ksmbd.mountd again as the lab does (log: ksmbd-mountd-restart.log) and
+#                                  wait for its SMB Direct and TCP listeners
 
 : "${SMB3_LAB_LOG_DIR:?run this through scripts/smbdirect-lab run}"
 vm_suite=""
@@ -109,5 +113,41 @@ lab_gid_index() {
       return 0
     fi
   done
+  return 1
+}
+
+ksmbd_listening() { # rdma|tcp: ksmbd listens on :445
+  case $1 in
+    rdma) rdma resource show cm_id 2>/dev/null | grep -qE 'LISTEN.*\[ksmbd\].*:445( |$)' ;;
+    *) ss -ltnH 'sport = :445' 2>/dev/null | grep -q . ;;
+  esac
+}
+
+ksmbd_restart() {
+  local down=$1
+  echo "# ksmbd.control --shutdown"
+  bounded 30 ksmbd.control --shutdown || return 1
+  # The shutdown stops ksmbd.mountd and has the kernel drop its listeners and connections.
+  for _ in $(seq 1 150); do
+    if ! pgrep -x ksmbd.mountd >/dev/null && ! ksmbd_listening rdma && ! ksmbd_listening tcp; then
+      break
+    fi
+    sleep 0.2
+  done
+  if pgrep -x ksmbd.mountd >/dev/null || ksmbd_listening rdma || ksmbd_listening tcp; then
+    echo "ksmbd still up 30 s after the shutdown:"
+    pgrep -ax ksmbd.mountd
+    rdma resource show cm_id
+    return 1
+  fi
+  echo "# ksmbd down (mountd gone, no listener on :445); starting it again in $down s"
+  sleep "$down"
+  timeout 3000 ksmbd.mountd -n -v >>"$SMB3_LAB_LOG_DIR/ksmbd-mountd-restart.log" 2>&1 </dev/null &
+  for _ in $(seq 1 150); do
+    ksmbd_listening rdma && ksmbd_listening tcp && { echo "# ksmbd up again"; rdma resource show cm_id; return 0; }
+    sleep 0.2
+  done
+  echo "ksmbd's listeners are not back 30 s after ksmbd.mountd started; its log:"
+  tail -n 20 "$SMB3_LAB_LOG_DIR/ksmbd-mountd-restart.log"
   return 1
 }
