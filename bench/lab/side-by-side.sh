@@ -8,7 +8,7 @@
 # registered buffers); its `fuse-smbd stats --json` after the runs shows how many bytes went by RDMA
 # and how many inline.
 # Usage (in the guest): side-by-side.sh FUSE_SMBD MIB RUNS [all|rdma]   (rdma: only the two SMB
-# Direct clients, cifs and fuse-smbd, for a quicker run)
+# Direct clients, cifs and fuse-smbd, mounted together and their runs interleaved)
 # shellcheck source=tests/vm/lib.sh
 . "$(dirname "$0")/../../tests/vm/lib.sh"
 fuse_smbd=$1
@@ -42,10 +42,42 @@ measure() { # CLIENT MOUNTPOINT: prints "client write read direct_read fio_read 
     "$(printf '%s\n' "${fr[@]}" | median) $(printf '%s\n' "${fw[@]}" | median)"
 }
 
+# The rdma mode: both SMB Direct clients mounted at once and their runs interleaved (cifs, fuse-smbd,
+# cifs, ...), so that load on the host (TCG shares its CPUs) weighs on both alike.
+one_run() { # CLIENT MOUNTPOINT: appends "write read direct_read fio_read fio_write" to runs_<CLIENT>
+  local mnt=$2 f="b-$1.bin" g="f-$1.bin" w r d fr fw
+  rm -f "$mnt/$f"
+  w=$(dd_rate if=/tmp/bench-src.bin of="$mnt/$f" bs=1M conv=fsync)
+  drop; r=$(dd_rate if="$mnt/$f" of=/dev/null bs=1M)
+  d=$(dd_rate if="$mnt/$f" of=/dev/null bs=1M iflag=direct)
+  drop
+  fr=$(timeout 300 fio --name=r --filename="$mnt/$f" --rw=read --bs=1M --size="${mib}M" --ioengine=psync \
+    --direct=1 --numjobs=1 --output-format=terse --terse-version=3 2>/dev/null | awk -F';' '{ print $7 / 1000 }')
+  fw=$(timeout 300 fio --name=w --filename="$mnt/$g" --rw=write --bs=1M --size="${mib}M" --ioengine=psync \
+    --direct=1 --numjobs=1 --end_fsync=1 --output-format=terse --terse-version=3 2>/dev/null | awk -F';' '{ print $48 / 1000 }')
+  echo "$w $r $d $fr $fw" >>"/tmp/runs-$1"
+  echo "run $1: $w $r $d $fr $fw" >&2
+}
+medians() { # CLIENT: the median of each column of /tmp/runs-CLIENT
+  local c out="$1"
+  for c in 1 2 3 4 5; do out+=" $(awk -v c=$c '{ print $c }' "/tmp/runs-$1" | median)"; done
+  echo "$out"
+}
+
 results=()
 mkdir -p /mnt/b-cifs-rdma /mnt/b-cifs-tcp /mnt/b-fuse-tcp /mnt/b-fuse-rdma
 o="vers=3.1.1,username=$SMB3_LAB_USER,password=$SMB3_LAB_PASSWORD,cache=strict"
-if bounded 120 mount -t cifs "$SMB3_LAB_SHARE" /mnt/b-cifs-rdma -o "rdma,$o"; then
+if [ "$which" = rdma ]; then
+  rm -f /tmp/runs-cifs-smbdirect /tmp/runs-fuse-smbd-smbdirect
+  bounded 120 mount -t cifs "$SMB3_LAB_SHARE" /mnt/b-cifs-rdma -o "rdma,$o"
+  bounded 120 "$fuse_smbd" "$SMB3_LAB_SHARE" /mnt/b-fuse-rdma -o "credentials=$creds,rdma=yes"
+  for ((i = 0; i < runs; i++)); do
+    one_run cifs-smbdirect /mnt/b-cifs-rdma
+    one_run fuse-smbd-smbdirect /mnt/b-fuse-rdma
+  done
+  results+=("$(medians cifs-smbdirect)")
+  umount /mnt/b-cifs-rdma
+elif bounded 120 mount -t cifs "$SMB3_LAB_SHARE" /mnt/b-cifs-rdma -o "rdma,$o"; then
   results+=("$(measure cifs-smbdirect /mnt/b-cifs-rdma)"); umount /mnt/b-cifs-rdma
 fi
 if [ "$which" = all ] && bounded 120 mount -t cifs "$SMB3_LAB_SHARE" /mnt/b-cifs-tcp -o "$o"; then
@@ -54,8 +86,12 @@ fi
 if [ "$which" = all ] && bounded 120 "$fuse_smbd" "$SMB3_LAB_SHARE" /mnt/b-fuse-tcp -o "credentials=$creds,rdma=no"; then
   results+=("$(measure fuse-smbd-tcp /mnt/b-fuse-tcp)"); fusermount3 -u /mnt/b-fuse-tcp
 fi
-if bounded 120 "$fuse_smbd" "$SMB3_LAB_SHARE" /mnt/b-fuse-rdma -o "credentials=$creds,rdma=yes"; then
-  results+=("$(measure fuse-smbd-smbdirect /mnt/b-fuse-rdma)")
+if [ "$which" = rdma ] && mountpoint -q /mnt/b-fuse-rdma; then
+  results+=("$(medians fuse-smbd-smbdirect)")
+fi
+if [ "$which" = rdma ] && mountpoint -q /mnt/b-fuse-rdma ||
+  { [ "$which" = all ] && bounded 120 "$fuse_smbd" "$SMB3_LAB_SHARE" /mnt/b-fuse-rdma -o "credentials=$creds,rdma=yes"; }; then
+  [ "$which" = rdma ] || results+=("$(measure fuse-smbd-smbdirect /mnt/b-fuse-rdma)")
   stats=$(bounded 30 "$fuse_smbd" stats /mnt/b-fuse-rdma --json | tr ',{}' '\n\n\n')
   grep -E '"(bytes_read|bytes_written|bytes_rdma_read|bytes_rdma_write|bytes_inline|bytes_copied_rdma|rdma_data_path|rdma_mechanism|rdma_acquire_waits|rdma_acquire_wait_us|rdma_acquire_exhausted|credit_stalls|max_read|max_write)"' <<<"$stats" |
     sed 's/^/fuse-smbd over SMB Direct: /'
