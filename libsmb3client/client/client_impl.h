@@ -170,9 +170,13 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
   void OnOplockBreak(Connection& conn, const FileId& file_id, uint8_t level);
   void ReconnectLoop();
   Status ReconnectOnce();
-  // Re-establishes every open through its durable handle ([MS-SMB2] 3.2.4.4); the others are
-  // marked lost. Counts into *recovered / *lost.
-  void ReopenFiles(size_t* recovered, size_t* lost);
+  // Re-establishes every usable open on conn_ through its durable handle ([MS-SMB2] 3.2.4.4);
+  // marks lost the opens that are not durable and those whose reconnect the server refused (or
+  // that could not be encoded), adding to *recovered / *lost. Returns the error, and stops, when
+  // a request gets no answer at all (the connection broke or timed out): the opens not yet
+  // re-established stay usable, and those re-established on conn_ are re-established again on
+  // the next connection.
+  Status ReopenFiles(size_t* recovered, size_t* lost);
   void RegisterOpen(const std::shared_ptr<OpenFile>& file);
   // Runs `body(attempt)` and runs it again after a reconnect when the connection broke under it
   // and `retry` allows. `body` returns Status or Result<T>.

@@ -183,10 +183,23 @@ void ClientImpl::ReconnectLoop() {
     Status st;
     int attempts = 0;
     auto backoff = kFirstBackoff;
+    // recovered: opens re-established on the connection of the last attempt. lost: opens the
+    // server refused (or that were not durable) in any attempt; such an open is not tried again,
+    // so it is counted once.
+    size_t recovered = 0, lost = 0;
     for (;;) {
       ++attempts;
       st = ReconnectOnce();
-      if (st.ok()) break;
+      if (st.ok()) {
+        // A connection that breaks while the opens are re-established fails this attempt like a
+        // failed handshake does: the durable opens survive on the server ([MS-SMB2] 3.3.7.1) and
+        // are re-established on the next connection ([MS-SMB2] 3.2.7.1: a network error retries).
+        // conn_ is not live_ yet, so its OnConnectionClosed starts nothing: the break is seen
+        // here, as a CREATE without an answer.
+        recovered = 0;
+        st = ReopenFiles(&recovered, &lost);
+        if (st.ok()) break;
+      }
       SMB3_LOG_INFO("reconnect attempt %d to %s failed: %s", attempts, options_.server.c_str(),
                     st.ToString().c_str());
       if (conn_ && conn_ != old) conn_->Close(st);
@@ -197,11 +210,8 @@ void ClientImpl::ReconnectLoop() {
       if (link_cv_.wait_for(wait_lock, backoff, [&] { return shutting_down_; })) break;
       backoff = std::min(backoff * 2, kMaxBackoff);
     }
-    size_t recovered = 0, lost = 0;
-    if (st.ok()) {
-      ReopenFiles(&recovered, &lost);
-      PublishView();  // before live_: a caller woken below reads the new connection's values
-    }
+    // Before live_: a caller woken below reads the new connection's values.
+    if (st.ok()) PublishView();
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - t0)
                         .count();
@@ -259,7 +269,10 @@ Status ClientImpl::ReconnectOnce() {
   return Status::Ok();
 }
 
-void ClientImpl::ReopenFiles(size_t* recovered, size_t* lost) {
+Status ClientImpl::ReopenFiles(size_t* recovered, size_t* lost) {
+  // Every open still usable: those of the broken connection, and those an earlier attempt of
+  // this reconnect re-established on a connection that broke in turn (the server preserved them
+  // again, [MS-SMB2] 3.3.7.1; their FileId is the one that attempt got).
   std::vector<std::shared_ptr<OpenFile>> files;
   {
     std::lock_guard lock(opens_mu_);
@@ -298,6 +311,13 @@ void ClientImpl::ReopenFiles(size_t* recovered, size_t* lost) {
     ByteWriter w(r.message);
     Status st = smb2::EncodeCreateRequest(c, w);
     Result<Response> resp = st.ok() ? conn_->Call(std::move(r)) : Result<Response>(st);
+    if (st.ok() && !resp.ok()) {
+      // No answer at all (the connection broke, or the server went silent until the request
+      // timed out): the server refused nothing, the open stays usable for the next attempt.
+      SMB3_LOG_INFO("re-establishing open file %s: no answer (%s); retrying on a new connection",
+                    f->path().c_str(), resp.status().ToString().c_str());
+      return resp.status();
+    }
     if (resp.ok() && resp->nt_status() == STATUS_SUCCESS) {
       auto cr = smb2::DecodeCreateResponse(resp->message);
       if (cr.ok()) {
@@ -316,6 +336,7 @@ void ClientImpl::ReopenFiles(size_t* recovered, size_t* lost) {
                        "handle lost: the server refused the durable reconnect"));
     ++*lost;
   }
+  return Status::Ok();
 }
 
 }  // namespace smb3::client

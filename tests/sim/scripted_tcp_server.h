@@ -4,6 +4,7 @@
 // logs every client anonymously (NTLMSSP without credentials, no signing) into one tree, and
 // answers CREATE and QUERY_DIRECTORY as the test scripts them; CLOSE, TREE_DISCONNECT, LOGOFF and
 // ECHO with success. Responses are built with tests/support/scripted_server.
+// WRITE is answered with success for all its bytes and recorded (writes()).
 //
 // Thread-safety: the server runs on its own thread; the scripts run there; counters are atomic.
 #pragma once
@@ -21,6 +22,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -107,6 +109,28 @@ inline std::optional<std::array<uint8_t, 16>> Dh2qCreateGuid(const ClientRequest
   return guid;
 }
 
+// The FileId.Persistent named by the SMB2_CREATE_DURABLE_HANDLE_RECONNECT_V2 context of a CREATE
+// request ([MS-SMB2] 2.2.13.2.12: FileId, CreateGuid, Flags), or nullopt without one.
+inline std::optional<uint64_t> Dh2cPersistentId(const ClientRequest& request) {
+  const std::vector<uint8_t>& m = request.bytes;
+  static constexpr uint8_t kName[] = {'D', 'H', '2', 'C'};
+  auto it = std::search(m.begin() + 64, m.end(), std::begin(kName), std::end(kName));
+  if (it == m.end() || it - m.begin() < 16) return std::nullopt;
+  const size_t ctx = static_cast<size_t>(it - m.begin()) - 16;
+  const size_t data = ctx + LoadU16(m.data() + ctx + 10);
+  if (data + 36 > m.size()) return std::nullopt;
+  return LoadU64(m.data() + data);
+}
+
+// A WRITE as the scripted server received it ([MS-SMB2] 2.2.21).
+struct SeenWrite {
+  uint64_t persistent_id = 0;
+  uint64_t volatile_id = 0;
+  uint64_t offset = 0;
+  bool replay = false;  // SMB2_FLAGS_REPLAY_OPERATION
+  std::vector<uint8_t> data;
+};
+
 // One client connection at a time, answered on its own thread.
 class ScriptedTcpServer {
  public:
@@ -139,6 +163,17 @@ class ScriptedTcpServer {
   uint64_t connections() const { return connections_.load(); }
   uint64_t closes() const { return closes_.load(); }
   uint64_t bytes_sent() const { return bytes_sent_.load(); }
+  // Every WRITE received so far, in order; each is answered with success for all its bytes.
+  std::vector<SeenWrite> writes() const {
+    std::lock_guard lock(writes_mu_);
+    return writes_;
+  }
+  // Closes the current client connection without a word, as a cut cable would (the client sees
+  // the stream end); the server accepts the next one. False when no client is connected.
+  bool DropConnection() {
+    int fd = conn_fd_.load();
+    return fd >= 0 && shutdown(fd, SHUT_RDWR) == 0;
+  }
 
  private:
   void Run() {
@@ -290,6 +325,34 @@ class ScriptedTcpServer {
             out.push_back(Body(h, b));
             break;
           }
+          case smb2::SMB2_WRITE: {
+            // [MS-SMB2] 2.2.21, body: DataOffset at 2, Length at 4, Offset at 8, FileId at 16.
+            const std::vector<uint8_t>& m = rq.bytes;
+            if (m.size() < 64 + 48) return;
+            const uint8_t* body = m.data() + 64;
+            SeenWrite sw;
+            const size_t data_at = LoadU16(body + 2), data_len = LoadU32(body + 4);
+            if (data_at + data_len > m.size()) return;
+            sw.offset = LoadU64(body + 8);
+            sw.persistent_id = LoadU64(body + 16);
+            sw.volatile_id = LoadU64(body + 24);
+            sw.replay = (h.flags & smb2::SMB2_FLAGS_REPLAY_OPERATION) != 0;
+            sw.data.assign(m.begin() + static_cast<std::ptrdiff_t>(data_at),
+                           m.begin() + static_cast<std::ptrdiff_t>(data_at + data_len));
+            {
+              std::lock_guard lock(writes_mu_);
+              writes_.push_back(std::move(sw));
+            }
+            // [MS-SMB2] 2.2.22: StructureSize 17, Reserved, Count, Remaining, WriteChannelInfo*.
+            w.U16(17);
+            w.U16(0);
+            w.U32(static_cast<uint32_t>(data_len));
+            w.U32(0);
+            w.U16(0);
+            w.U16(0);
+            out.push_back(Body(h, b));
+            break;
+          }
           case smb2::SMB2_QUERY_DIRECTORY: {
             ++queries_;
             DirAnswer a = script_(n_query++);
@@ -330,6 +393,8 @@ class ScriptedTcpServer {
   std::atomic<bool> stop_{false};
   std::thread thread_;
   std::atomic<uint64_t> queries_{0}, closes_{0}, bytes_sent_{0}, creates_{0}, connections_{0};
+  mutable std::mutex writes_mu_;
+  std::vector<SeenWrite> writes_;
 };
 
 // A client of `s`: anonymous, SMB 3.0.2, TCP, no keepalive, reconnecting for up to
