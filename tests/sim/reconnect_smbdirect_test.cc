@@ -52,7 +52,8 @@ struct Link {
   LockedEndpoint* client_endpoint = nullptr;  // owned by the transport inside conn
 };
 
-void Establish(softrdma::Fabric& fabric, const std::shared_ptr<std::mutex>& mu, Link& link) {
+void Establish(softrdma::Fabric& fabric, const std::shared_ptr<std::mutex>& mu, Link& link,
+               const transport::SmbDirectOptions& options = {}) {
   auto listening = fabric.Listen(kAddr, kPort);
   ASSERT_TRUE(listening.ok()) << listening.status().ToString();
   link.peer = std::make_unique<ScriptedSmbdPeer>(
@@ -66,9 +67,9 @@ void Establish(softrdma::Fabric& fabric, const std::shared_ptr<std::mutex>& mu, 
     link.client_endpoint = locked.get();
     ep = std::move(locked);
   }
-  auto connecting = std::async(std::launch::async, [ep = std::move(ep)]() mutable {
-    return transport::ConnectSmbDirect(std::move(ep), "softrdma-peer",
-                                       transport::SmbDirectOptions{}, BufferPool::Create());
+  auto connecting = std::async(std::launch::async, [ep = std::move(ep), options]() mutable {
+    return transport::ConnectSmbDirect(std::move(ep), "softrdma-peer", options,
+                                       BufferPool::Create());
   });
   (void)link.peer->ExpectNegotiateRequest();
   smbd::NegotiateResponse r;
@@ -164,6 +165,138 @@ TEST(ReconnectSmbDirect, QpErrorFailsInFlightRequestClosesOnceAndANewLinkWorks) 
   EXPECT_EQ(er->nt_status(), STATUS_SUCCESS);
   second.conn.reset();
   second.peer.reset();
+}
+
+// The fault on the PEER's queue pair (a server whose QP went into error: it sends no DREQ and
+// answers nothing). As on RC hardware, nothing reaches us until we send: our next SEND is never
+// acknowledged and completes with a retry-exceeded error (softrdma compresses the retry time to
+// nothing), which must fail that request with kDisconnected at once — not after the SMB2 request
+// timeout.
+TEST(ReconnectSmbDirect, PeerQpErrorFailsTheNextRequestWithinSeconds) {
+  auto mu = std::make_shared<std::mutex>();
+  softrdma::FabricOptions fo;
+  fo.progress = softrdma::FabricOptions::Progress::kOnPost;
+  auto fabric = softrdma::Fabric::Create(fo);
+  Link link;
+  ASSERT_NO_FATAL_FAILURE(Establish(*fabric, mu, link));
+  // One round trip that grants SMB2 credits, as a real server's responses do: the next request
+  // must not wait for a credit (a request that never leaves the client cannot meet the dead QP).
+  std::promise<Result<Response>> first;
+  link.conn->Submit(Echo(), [&first](Result<Response> r) { first.set_value(std::move(r)); });
+  auto req = NextRequest(*link.peer);
+  ASSERT_TRUE(req.has_value());
+  ResponseOptions grant;
+  grant.credits = 16;
+  ASSERT_TRUE(link.peer->SendData(EchoResponse(req->header, grant)).ok());
+  auto ff = first.get_future();
+  ASSERT_EQ(ff.wait_for(10s), std::future_status::ready);
+  ASSERT_TRUE(ff.get().ok());
+
+  {
+    std::lock_guard lock(*mu);
+    fabric->InjectQpError(static_cast<LockedEndpoint&>(link.peer->endpoint()).inner());
+  }
+  const auto start = std::chrono::steady_clock::now();
+  std::promise<Result<Response>> done;
+  link.conn->Submit(Echo(), [&done](Result<Response> r) { done.set_value(std::move(r)); });
+  auto f = done.get_future();
+  ASSERT_EQ(f.wait_for(10s), std::future_status::ready) << "the request to a dead peer never failed";
+  const auto took = std::chrono::steady_clock::now() - start;
+  Result<Response> r = f.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().Is(Code::kDisconnected)) << r.status().ToString();
+  EXPECT_LT(took, 5s);  // the request timeout here is 30 s
+  ASSERT_EQ(link.closed_once.get_future().wait_for(10s), std::future_status::ready);
+  {
+    std::lock_guard lock(link.mu);
+    ASSERT_EQ(link.closed.size(), 1u);
+    EXPECT_TRUE(link.closed[0].Is(Code::kDisconnected)) << link.closed[0].ToString();
+  }
+  link.conn.reset();
+  link.peer.reset();
+}
+
+// The colleague's case: a request in flight, the peer's QP dies, and nothing else is sent (the
+// only SMB2 credit is spent, so a further request waits for a credit and never reaches the wire).
+// Nothing on the wire can fail; [MS-SMBD] 3.1.6.2's Idle Connection Timer must: after
+// KeepaliveInterval without a message from the peer the keepalive goes out, meets the dead QP,
+// and the request fails with kDisconnected. Short timers stand in for the 120 s default.
+TEST(ReconnectSmbDirect, DeadPeerUnderARequestInFlightIsFoundByTheIdleTimer) {
+  auto mu = std::make_shared<std::mutex>();
+  softrdma::FabricOptions fo;
+  fo.progress = softrdma::FabricOptions::Progress::kOnPost;
+  auto fabric = softrdma::Fabric::Create(fo);
+  transport::SmbDirectOptions so;
+  so.smbd.keepalive_interval = 400ms;
+  so.smbd.keepalive_response_timeout = 400ms;
+  Link link;
+  ASSERT_NO_FATAL_FAILURE(Establish(*fabric, mu, link, so));
+  std::promise<Result<Response>> in_flight;
+  link.conn->Submit(Echo(),
+                    [&in_flight](Result<Response> r) { in_flight.set_value(std::move(r)); });
+  ASSERT_TRUE(NextRequest(*link.peer).has_value());
+  const auto start = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(*mu);
+    fabric->InjectQpError(static_cast<LockedEndpoint&>(link.peer->endpoint()).inner());
+  }
+  auto f = in_flight.get_future();
+  ASSERT_EQ(f.wait_for(10s), std::future_status::ready) << "the dead peer was never noticed";
+  const auto took = std::chrono::steady_clock::now() - start;
+  Result<Response> r = f.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().Is(Code::kDisconnected)) << r.status().ToString();
+  EXPECT_LT(took, 5s);
+  auto c = transport::SmbDirectSnapshot(link.conn->transport());
+  ASSERT_TRUE(c.has_value());
+  EXPECT_GE(c->smbd.keepalives_sent, 1u);  // found by the timer's keepalive, not by a request
+  ASSERT_EQ(link.closed_once.get_future().wait_for(10s), std::future_status::ready);
+  {
+    std::lock_guard lock(link.mu);
+    ASSERT_EQ(link.closed.size(), 1u);
+    EXPECT_TRUE(link.closed[0].Is(Code::kDisconnected)) << link.closed[0].ToString();
+  }
+  link.conn.reset();
+  link.peer.reset();
+}
+
+// A peer whose queue pair lives but whose MS-SMBD layer is gone (it never answers): an idle
+// connection sends a keepalive with SMB_DIRECT_RESPONSE_REQUESTED after KeepaliveInterval and,
+// unanswered within the keepalive response time, ends the connection ([MS-SMBD] 3.1.6.2).
+TEST(ReconnectSmbDirect, IdleConnectionToASilentPeerEndsAfterAnUnansweredKeepalive) {
+  auto mu = std::make_shared<std::mutex>();
+  softrdma::FabricOptions fo;
+  fo.progress = softrdma::FabricOptions::Progress::kOnPost;
+  auto fabric = softrdma::Fabric::Create(fo);
+  transport::SmbDirectOptions so;
+  so.smbd.keepalive_interval = 300ms;
+  so.smbd.keepalive_response_timeout = 500ms;
+  Link link;
+  ASSERT_NO_FATAL_FAILURE(Establish(*fabric, mu, link, so));
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<uint8_t> storage;
+  std::optional<smbd::DataTransfer> keepalive;
+  for (int i = 0; i < 10 && !keepalive; ++i) {
+    auto d = link.peer->ReceiveData(storage);
+    if (d && (d->flags & smbd::SMB_DIRECT_RESPONSE_REQUESTED)) keepalive = d;
+  }
+  ASSERT_TRUE(keepalive.has_value()) << "no keepalive on an idle connection";
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 250ms);  // not before the interval
+  ASSERT_EQ(link.closed_once.get_future().wait_for(10s), std::future_status::ready)
+      << "an unanswered keepalive did not end the connection";
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, 700ms);  // interval + response time
+  EXPECT_LT(took, 5s);
+  {
+    std::lock_guard lock(link.mu);
+    ASSERT_EQ(link.closed.size(), 1u);
+    EXPECT_TRUE(link.closed[0].Is(Code::kTimeout)) << link.closed[0].ToString();
+  }
+  EXPECT_FALSE(link.conn->connected());
+  auto again = link.conn->Call(Echo());
+  EXPECT_TRUE(again.status().Is(Code::kDisconnected)) << again.status().ToString();
+  link.conn.reset();
+  link.peer.reset();
 }
 
 }  // namespace

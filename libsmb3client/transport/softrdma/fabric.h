@@ -78,7 +78,9 @@ class Fabric {
   // --- Fault injection (on endpoints of this fabric)
   // ---------------------------------------------- Moves `endpoint`'s queue pair to error now: its
   // outstanding work requests complete as flushed; the peer notices when its next operation toward
-  // it fails (retries exceeded).
+  // it fails (retries exceeded). As on RC hardware the error itself tells the peer nothing (no
+  // DREQ, no event): an idle peer learns of it only by sending. The fabric has no clock, so the
+  // retries a device spends first (retry_count x local ACK timeout, seconds) take no time here.
   void InjectQpError(rdma::Endpoint& endpoint);
   // Loses the connection under both sides: each flushes and gets Event::kDisconnected
   // (kDisconnected "softrdma: connection lost").

@@ -403,6 +403,28 @@ TEST_F(SmbDirectTransportTest, PeerQpErrorFailsOurNextSendAndCloses) {
   EXPECT_EQ(recorder_.closed_calls(), 1);
 }
 
+// An idle connection whose peer's queue pair died: the error tells us nothing (as on RC
+// hardware: no DREQ, no event) and we send nothing, so only the Idle Connection Timer can find it
+// ([MS-SMBD] 3.1.6.2): its keepalive SEND is never acknowledged (retries exceeded) and the
+// connection closes with kDisconnected, within the interval rather than the keepalive time.
+TEST_F(SmbDirectTransportTest, IdleConnectionToADeadPeerIsFoundByTheKeepalive) {
+  SmbDirectOptions o;
+  o.smbd.keepalive_interval = 300ms;
+  o.smbd.keepalive_response_timeout = 5s;
+  ConnectAndStart(Response(), o);
+  const auto start = std::chrono::steady_clock::now();
+  WithFabric([&](softrdma::Fabric& f) { f.InjectQpError(PeerInner()); });
+  EXPECT_FALSE(recorder_.WaitClosed(150ms).has_value());  // nothing can notice before the timer
+  auto why = recorder_.WaitClosed();
+  ASSERT_TRUE(why.has_value());
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(why->Is(Code::kDisconnected)) << why->ToString();
+  EXPECT_LT(took, 3s);  // the keepalive's failed SEND, not its 5 s response time
+  auto c = SmbDirectSnapshot(*transport_);
+  EXPECT_EQ(c->smbd.keepalives_sent, 1u);
+  EXPECT_EQ(recorder_.closed_calls(), 1);
+}
+
 TEST_F(SmbDirectTransportTest, LostConnectionCloses) {
   ConnectAndStart();
   WithFabric([&](softrdma::Fabric& f) { f.InjectConnectionLoss(PeerInner()); });
