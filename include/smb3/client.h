@@ -135,6 +135,10 @@ class Client {
                           IoCallback done) = 0;
   // Reads up to `length` bytes at `offset` and hands out views of the received data instead of
   // copying it (e.g. for fuse_reply_iov). The default implementation reads into a new buffer.
+  // Over SMB Direct a view may hold registered RDMA buffers until its owners are dropped: at most
+  // 16, and only once every READ of the view has its buffer, so a view of any length completes;
+  // the data of its other READs is copied into ordinary memory as it arrives. Drop views promptly:
+  // held buffers are unavailable to other reads and writes on the connection.
   virtual void ReadAsyncView(const FileHandle& file, uint64_t offset, size_t length,
                              ReadViewCallback done);
   // Returns after the server acknowledged the FLUSH.

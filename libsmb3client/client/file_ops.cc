@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "client/client_impl.h"
 #include "client/rdma_io.h"
+#include "client/read_view.h"
 #include "client/reconnect.h"
 #include "crypto/crypto.h"
 #include "smb2/close.h"
@@ -312,34 +313,48 @@ void ClientImpl::ReadAsyncView(const FileHandle& file, uint64_t offset, size_t l
     p->done(std::move(rv));
   };
   reads_.fetch_add(1, std::memory_order_relaxed);
+  // Which pieces keep their registered buffer (zero copy) and which are copied out, so that a view
+  // larger than the buffer pool cannot wait on itself (read_view.h).
+  auto budget = std::make_shared<ViewBufferBudget>(n);
   for (size_t i = 0; i < n; ++i) {
     size_t len = std::min(chunk, length - i * chunk);
     p->want[i] = len;
     // The registered buffer of the current attempt when the data comes by RDMA (rdma_io.h).
     auto rdma = std::make_shared<std::shared_ptr<RdmaTransfer>>();
     // Encoded again with the open's current FileId when a reconnect makes it send again.
-    auto build = [this, file, len, at = offset + i * chunk, rdma](int) -> Result<Request> {
-      SMB3_RETURN_IF_ERROR(file->usable());
-      smb2::ReadRequest rr;
-      rr.length = static_cast<uint32_t>(len);
-      rr.offset = at;
-      rr.file_id = file->id();
-      Request r = TreeRequest(smb2::SMB2_READ);
-      *rdma = RdmaFor(conn().get(), len, /*server_writes=*/true, r);
-      SMB3_RETURN_IF_ERROR(EncodeReadFor(r, rr, rdma->get()));
-      return r;
+    auto build = [this, file, len, at = offset + i * chunk, rdma,
+                  budget](int attempt) -> Result<Request> {
+      auto built = [&]() -> Result<Request> {
+        SMB3_RETURN_IF_ERROR(file->usable());
+        smb2::ReadRequest rr;
+        rr.length = static_cast<uint32_t>(len);
+        rr.offset = at;
+        rr.file_id = file->id();
+        Request r = TreeRequest(smb2::SMB2_READ);
+        *rdma = RdmaFor(conn().get(), len, /*server_writes=*/true, r);
+        SMB3_RETURN_IF_ERROR(EncodeReadFor(r, rr, rdma->get()));
+        return r;
+      }();
+      if (attempt == 0) budget->Built();
+      return built;
     };
-    SubmitWithReconnect(Retry::kIdempotent, std::move(build), [this, complete, i, len, rdma](Result<Response> resp) {
+    SubmitWithReconnect(Retry::kIdempotent, std::move(build), [this, complete, i, len, rdma, budget](Result<Response> resp) {
       // Released when this returns, unless the piece's owner keeps it (a zero-copy view).
       std::shared_ptr<RdmaTransfer> transfer = std::exchange(*rdma, nullptr);
       if (!resp.ok()) return complete(i, resp.status(), nullptr, {});
       uint32_t st = resp->nt_status();
       if (st == STATUS_END_OF_FILE) return complete(i, Status::Ok(), nullptr, {});
       if (st != STATUS_SUCCESS) return complete(i, Status::NtStatus(st, "read"), nullptr, {});
-      auto piece = ReadResponseData(*resp, len, std::move(transfer), rdma_);
-      if (!piece.ok()) return complete(i, piece.status(), nullptr, {});
-      bytes_read_.fetch_add(piece->data.size(), std::memory_order_relaxed);
-      complete(i, Status::Ok(), std::move(piece->owner), piece->data);
+      auto piece = ReadResponseData(*resp, len, transfer, rdma_);
+      if (!piece.ok()) {
+        transfer.reset();
+        return complete(i, piece.status(), nullptr, {});
+      }
+      RdmaReadPiece settled = budget->Settle(std::move(piece).value(), transfer.get());
+      // A piece copied out returns its buffer here, before the caller sees the data.
+      transfer.reset();
+      bytes_read_.fetch_add(settled.data.size(), std::memory_order_relaxed);
+      complete(i, Status::Ok(), std::move(settled.owner), settled.data);
     });
   }
 }

@@ -4,7 +4,8 @@
 // registered buffer before answering with DataLength 0, and RDMA-reads a WRITE's data from it.
 // Checked: Channel, descriptor and lengths on the wire; the response's claims bounded by the
 // descriptor; inline for small I/O, signing, encryption and exhausted buffers; every buffer
-// released on success, on error and on disconnect; a zero-copy view holding its buffer.
+// released on success, on error and on disconnect; a zero-copy view holding its buffer; a view
+// larger than the buffer pool completing (client/read_view.h) instead of waiting on itself.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "client/rdma_io.h"
+#include "client/read_view.h"
 #include "connection_fixture.h"
 #include "smb2/read.h"
 #include "smb2/write.h"
@@ -545,6 +547,147 @@ TEST_F(RdmaIoSim, CreditChargeCoversTheRdmaLength) {
   EXPECT_EQ(r3.header.credit_charge, 3);  // by RemainingBytes, though Length is 0
   ASSERT_TRUE(server_->Reply({WriteResponse(r3.header, 150000)}).ok());
   ASSERT_TRUE(write.Wait());
+}
+
+// One ReadAsyncView of `pieces` READs of `piece_size` bytes, sent as ClientImpl::ReadAsyncView
+// sends them (client/file_ops.cc): in file order from the caller's thread, each acquiring its
+// buffer when built (waiting while the pool is empty), each settled by the view's budget when its
+// response arrives. The server answers every READ as it comes, RDMA-writing Pattern(piece, i).
+// Returns the pieces' outcomes; fails the test when the view does not complete.
+struct ViewRun {
+  std::vector<std::optional<RdmaReadPiece>> pieces;
+  size_t held = 0;
+};
+
+class ViewSim : public RdmaIoSim {
+ protected:
+  ViewRun ReadView(size_t pieces, uint32_t piece_size, size_t max_held) {
+    auto budget = std::make_shared<client::ViewBufferBudget>(pieces, max_held);
+    std::mutex mu;
+    std::condition_variable cv;
+    ViewRun run;
+    run.pieces.resize(pieces);
+    size_t done = 0;
+    std::vector<Status> errors;
+    std::thread caller([&] {
+      for (size_t i = 0; i < pieces; ++i) {
+        std::shared_ptr<RdmaTransfer> t = path_.Begin(*wire_, piece_size, true, false, false);
+        Request r = client::NewRequest(smb2::SMB2_READ);
+        r.tree_id = 7;
+        smb2::ReadRequest rr;
+        rr.length = piece_size;
+        rr.offset = uint64_t{i} * piece_size;
+        Status encoded = EncodeReadFor(r, rr, t.get());
+        budget->Built();
+        if (!encoded.ok()) {
+          std::lock_guard lock(mu);
+          errors.push_back(encoded);
+          ++done;
+          cv.notify_all();
+          continue;
+        }
+        conn_->Submit(std::move(r), [&, i, t, budget](Result<Response> resp) mutable {
+          std::optional<RdmaReadPiece> settled;
+          Status st;
+          if (!resp.ok()) {
+            st = resp.status();
+          } else {
+            auto piece = client::ReadResponseData(*resp, piece_size, t, path_);
+            if (piece.ok()) settled = budget->Settle(std::move(piece).value(), t.get());
+            else st = piece.status();
+          }
+          t.reset();
+          std::lock_guard lock(mu);
+          if (!st.ok()) errors.push_back(st);
+          run.pieces[i] = std::move(settled);
+          ++done;
+          cv.notify_all();
+        });
+      }
+    });
+    for (size_t i = 0; i < pieces; ++i) {
+      ClientRequest req = NextSingle();
+      auto f = ParseReadRequestChannel(req);
+      if (!f.ok() || f->descriptors.size() != 1) {
+        ADD_FAILURE() << "READ " << i << " carries no single descriptor";
+        break;
+      }
+      const auto data = Pattern(piece_size, static_cast<uint8_t>(req.header.message_id));
+      EXPECT_TRUE(channel_->PeerWrite(f->descriptors[0], data).ok());
+      channel_->PeerInvalidate(f->descriptors[0].token);
+      EXPECT_TRUE(server_->Reply({RdmaReadResponse(req.header, piece_size)}).ok());
+    }
+    {
+      std::unique_lock lock(mu);
+      EXPECT_TRUE(cv.wait_for(lock, kFakeWaitTimeout, [&] { return done == pieces; }))
+          << "the view did not complete: " << done << " of " << pieces << " pieces";
+    }
+    caller.join();
+    for (const Status& e : errors) ADD_FAILURE() << e.ToString();
+    run.held = budget->held();
+    return run;
+  }
+};
+
+// A view of 10 READs over a pool of 4 buffers: the caller's thread has to wait for buffers that
+// only the view's own earlier pieces can return. Pieces answered while later ones still wait are
+// copied out and give their buffer back; the view completes with every byte right, keeping at
+// most max_held buffers until the caller drops it.
+TEST_F(ViewSim, AViewLargerThanThePoolCompletesAndHoldsAtMostItsBudget) {
+  Start(65536, 4);
+  CloseAtExit close(conn_);
+  ViewRun run = ReadView(10, 65536, /*max_held=*/2);
+  ASSERT_EQ(run.pieces.size(), 10u);
+  for (size_t i = 0; i < run.pieces.size(); ++i) {
+    ASSERT_TRUE(run.pieces[i].has_value()) << i;
+    EXPECT_EQ(run.pieces[i]->data.size(), 65536u);
+  }
+  EXPECT_GE(run.held, 1u);  // the last READ was answered after every piece had its buffer
+  EXPECT_LE(run.held, 2u);
+  EXPECT_EQ(channel_->in_use(), run.held);  // only the held pieces keep registered memory
+  ClientStats s = Stats();
+  EXPECT_EQ(s.bytes_rdma_write, 10u * 65536);
+  EXPECT_EQ(s.bytes_copied_rdma, (10 - run.held) * 65536);
+  EXPECT_GT(s.rdma_acquire_waits, 0u);      // the view did outgrow the pool
+  EXPECT_EQ(s.rdma_acquire_exhausted, 0u);  // and no piece gave up waiting
+  run.pieces.clear();
+  EXPECT_EQ(channel_->in_use(), 0u);
+}
+
+// The data of each piece is the server's for that READ, copied or held alike.
+TEST_F(ViewSim, EveryPieceOfALargeViewCarriesItsOwnData) {
+  Start(65536, 3);
+  CloseAtExit close(conn_);
+  ViewRun run = ReadView(7, 65536, client::kViewHeldBuffersMax);
+  ASSERT_EQ(run.pieces.size(), 7u);
+  // Message ids: the credit-granting ECHO took 0, the READs follow in order.
+  for (size_t i = 0; i < run.pieces.size(); ++i) {
+    ASSERT_TRUE(run.pieces[i].has_value()) << i;
+    const auto want = Pattern(65536, static_cast<uint8_t>(i + 1));
+    ByteView got = run.pieces[i]->data;
+    EXPECT_TRUE(std::equal(got.begin(), got.end(), want.begin(), want.end())) << "piece " << i;
+  }
+  // The bound of 16 is above this pool: the rule that no piece holds while another still waits
+  // is what kept the view from waiting on itself; what it holds fits the pool.
+  EXPECT_GE(run.held, 1u);
+  EXPECT_LE(run.held, 3u);
+  EXPECT_EQ(channel_->in_use(), run.held);
+  EXPECT_EQ(Stats().rdma_acquire_exhausted, 0u);
+  run.pieces.clear();
+  EXPECT_EQ(channel_->in_use(), 0u);
+}
+
+// A view no larger than the pool is zero copy throughout, as before.
+TEST_F(ViewSim, AViewWithinThePoolStaysZeroCopy) {
+  Start(65536, 4);
+  CloseAtExit close(conn_);
+  ViewRun run = ReadView(1, 65536, client::kViewHeldBuffersMax);
+  ASSERT_TRUE(run.pieces[0].has_value());
+  EXPECT_EQ(run.held, 1u);
+  EXPECT_EQ(channel_->in_use(), 1u);
+  EXPECT_EQ(Stats().bytes_copied_rdma, 0u);
+  run.pieces.clear();
+  EXPECT_EQ(channel_->in_use(), 0u);
 }
 
 }  // namespace
