@@ -141,6 +141,25 @@ class Client {
   // held buffers are unavailable to other reads and writes on the connection.
   virtual void ReadAsyncView(const FileHandle& file, uint64_t offset, size_t length,
                              ReadViewCallback done);
+  // Lends `memory` to the library as a source of WRITE data. Over SMB Direct with memory windows
+  // (and neither signing nor encryption), a WRITE whose source lies wholly inside lent memory is
+  // read by the server by RDMA straight from it — no copy into a buffer of the library's pool —
+  // through a window over exactly that span, bound for the one WRITE and invalidated by the
+  // server with its response ([MS-SMB2] 3.2.4.7, SMB2_CHANNEL_RDMA_V1_INVALIDATE), so that the
+  // memory is reachable only while that WRITE is in flight. The memory is registered with the
+  // device on each SMB Direct connection when first used (again after a reconnect), and stays
+  // pinned until unregistered. Elsewhere (TCP, signing, no windows, a failed registration) lent
+  // memory is used as any other. Preconditions: `memory` stays mapped until UnregisterIoMemory;
+  // lent regions do not overlap. Errors: kInvalidArgument (empty, or overlapping lent memory).
+  // Thread-safe. The default implementation lends nothing and returns Ok.
+  virtual Status RegisterIoMemory(std::span<uint8_t> memory) {
+    (void)memory;
+    return Status::Ok();
+  }
+  // Takes back memory lent by RegisterIoMemory (same span). Precondition: no I/O from it is in
+  // flight. Unknown spans are ignored. Thread-safe.
+  virtual void UnregisterIoMemory(std::span<uint8_t> memory) { (void)memory; }
+
   // Returns after the server acknowledged the FLUSH.
   virtual Status Flush(const FileHandle& file) = 0;
 

@@ -124,6 +124,8 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
   void ReadAsync(const FileHandle& file, uint64_t offset, std::span<uint8_t> dst, IoCallback done) override;
   void WriteAsync(const FileHandle& file, uint64_t offset, std::span<const uint8_t> src,
                   IoCallback done) override;
+  Status RegisterIoMemory(std::span<uint8_t> memory) override;    // rdma_io.cc
+  void UnregisterIoMemory(std::span<uint8_t> memory) override;    // rdma_io.cc
   void ReadAsyncView(const FileHandle& file, uint64_t offset, size_t length,
                      ReadViewCallback done) override;
   Status Flush(const FileHandle& file) override;
@@ -223,9 +225,10 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
   // `size` capped by the transport's limit for the path the data takes (rdma_io.h).
   uint32_t TransportIoLimit(uint32_t size) const;
   // The registered buffer for a READ (`server_writes`) or WRITE of `length` bytes sent as `r` on
-  // `c`, or nullptr when its data goes inline (rdma_io.h).
+  // `c`, or nullptr when its data goes inline (rdma_io.h); a WRITE's `source` is exposed where it
+  // is when it lies in memory lent by RegisterIoMemory.
   std::shared_ptr<RdmaTransfer> RdmaFor(Connection* c, size_t length, bool server_writes,
-                                        const Request& r);
+                                        const Request& r, ByteView source = {});
 
   ClientOptions options_;
   std::shared_ptr<BufferPool> pool_;

@@ -395,9 +395,10 @@ void ClientImpl::WriteAsync(const FileHandle& file, uint64_t offset, std::span<c
       // (3.2.7.1, 3.2.5.1.x STATUS_FILE_NOT_AVAILABLE); here on the open re-established by its
       // durable handle (3.2.4.4).
       if (attempt > 0) r.extra_flags |= smb2::SMB2_FLAGS_REPLAY_OPERATION;
-      // Inline (the data as its own iovec: no copy on plain connections), or by RDMA from a
-      // registered buffer (rdma_io.h).
-      *rdma = RdmaFor(conn().get(), len, /*server_writes=*/false, r);
+      // Inline (the data as its own iovec: no copy on plain connections), or by RDMA: from where
+      // the data is when the caller lent that memory (RegisterIoMemory), else from a registered
+      // buffer it is copied into (rdma_io.h).
+      *rdma = RdmaFor(conn().get(), len, /*server_writes=*/false, r, data);
       SMB3_RETURN_IF_ERROR(EncodeWriteFor(r, wr, data, rdma->get()));
       return r;
     };

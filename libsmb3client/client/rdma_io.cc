@@ -177,7 +177,8 @@ uint32_t RdmaDataPath::IoLimit(bool signing, bool encryption) const {
 
 std::shared_ptr<RdmaTransfer> RdmaDataPath::Begin(transport::Transport& transport, size_t length,
                                                   bool server_writes, bool signing,
-                                                  bool encryption, std::chrono::milliseconds wait) {
+                                                  bool encryption, std::chrono::milliseconds wait,
+                                                  ByteView source) {
   std::shared_ptr<transport::RdmaChannel> channel = transport.rdma_channel();
   if (!channel) return nullptr;
   if (signing || encryption) {
@@ -189,6 +190,30 @@ std::shared_ptr<RdmaTransfer> RdmaDataPath::Begin(transport::Transport& transpor
     return nullptr;
   }
   if (length <= kRdmaThreshold || length > channel->max_io_size()) return nullptr;
+  if (!server_writes && source.size() == length) {
+    std::span<uint8_t> region;
+    {
+      std::lock_guard lock(regions_mu_);
+      for (std::span<uint8_t> r : regions_) {
+        if (source.data() >= r.data() && source.data() + source.size() <= r.data() + r.size()) {
+          region = r;
+        }
+      }
+    }
+    if (!region.empty()) {
+      // [MS-SMB2] 3.2.4.7: the server RDMA-READs the data from where the caller has it.
+      Result<transport::RdmaIoBuffer> lent = channel->ExposeCallerMemory(region, source, wait);
+      if (lent.ok()) {
+        writes_rdma_.fetch_add(1, std::memory_order_relaxed);
+        writes_caller_.fetch_add(1, std::memory_order_relaxed);
+        return std::make_shared<RdmaTransfer>(std::move(channel), *lent, &copied_);
+      }
+      if (!noted_caller_failure_.exchange(true)) {
+        SMB3_LOG_INFO("SMB Direct: WRITE data copied into registered buffers, not sent from "
+                      "where it is: %s", lent.status().ToString().c_str());
+      }
+    }
+  }
   Result<transport::RdmaIoBuffer> buffer = channel->Acquire(length, server_writes, wait);
   if (!buffer.ok()) {
     // No buffer came free within `wait` (or the connection is going).
@@ -206,6 +231,28 @@ std::shared_ptr<RdmaTransfer> RdmaDataPath::Begin(transport::Transport& transpor
   }
   (server_writes ? reads_rdma_ : writes_rdma_).fetch_add(1, std::memory_order_relaxed);
   return std::make_shared<RdmaTransfer>(std::move(channel), *buffer, &copied_);
+}
+
+Status RdmaDataPath::AddRegion(std::span<uint8_t> memory) {
+  if (memory.empty()) return Status::Invalid("register io memory: empty");
+  std::lock_guard lock(regions_mu_);
+  for (std::span<uint8_t> r : regions_) {
+    if (memory.data() < r.data() + r.size() && r.data() < memory.data() + memory.size()) {
+      return Status::Invalid("register io memory: overlaps memory already registered");
+    }
+  }
+  regions_.push_back(memory);
+  return Status::Ok();
+}
+
+void RdmaDataPath::RemoveRegion(std::span<uint8_t> memory, transport::RdmaChannel* channel) {
+  {
+    std::lock_guard lock(regions_mu_);
+    std::erase_if(regions_, [&](std::span<uint8_t> r) {
+      return r.data() == memory.data() && r.size() == memory.size();
+    });
+  }
+  if (channel) channel->ForgetCallerMemory(memory);
 }
 
 void RdmaDataPath::CountRdma(bool server_writes, uint64_t bytes) {
@@ -239,12 +286,24 @@ void RdmaDataPath::FillStats(transport::Transport* transport, bool signing, bool
 }
 
 std::shared_ptr<RdmaTransfer> ClientImpl::RdmaFor(Connection* c, size_t length, bool server_writes,
-                                                  const Request& r) {
+                                                  const Request& r, ByteView source) {
   if (!c) return nullptr;
   // [MS-SMB2] 3.2.4.6 / 3.2.4.7: Session.SigningRequired or EncryptData (or a tree or request that
   // demands either) keeps the data inline.
   return rdma_.Begin(c->transport(), length, server_writes, signing_on_ || r.sign,
-                     encrypt_all_ || r.encrypt);
+                     encrypt_all_ || r.encrypt, kRdmaBufferWait, source);
+}
+
+Status ClientImpl::RegisterIoMemory(std::span<uint8_t> memory) {
+  // Registered with the device lazily, per connection, by the first WRITE from it (Begin): a
+  // reconnect's new channel registers it again without anything to replay here.
+  return rdma_.AddRegion(memory);
+}
+
+void ClientImpl::UnregisterIoMemory(std::span<uint8_t> memory) {
+  std::shared_ptr<Connection> c = conn();
+  std::shared_ptr<transport::RdmaChannel> channel = c ? c->transport().rdma_channel() : nullptr;
+  rdma_.RemoveRegion(memory, channel.get());
 }
 
 }  // namespace smb3::client

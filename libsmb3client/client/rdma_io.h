@@ -15,6 +15,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <span>
 #include <vector>
 
 #include "base/byte_io.h"
@@ -134,12 +136,24 @@ class RdmaDataPath {
 
   // A transfer for a READ (`server_writes`) or WRITE of `length` bytes on `transport`, or nullptr
   // when the data goes inline: no channel (TCP), signing or encryption in force, `length` at most
-  // kRdmaThreshold or above the channel's max_io_size(). With every buffer in flight it waits up
-  // to `wait` for one; then, or on any other failure to acquire one, the data goes inline if it
-  // fits a message (inline limit), else the transfer returned is a failed one (status()).
+  // kRdmaThreshold or above the channel's max_io_size(). A WRITE whose `source` (its data,
+  // `length` bytes) lies wholly inside a lent region is exposed where it is
+  // (RdmaChannel::ExposeCallerMemory: nothing to copy); when the channel cannot, or for any other
+  // WRITE, a buffer of the pool is used. With every buffer in flight it waits up to `wait` for one;
+  // then, or on any other failure to acquire one, the data goes inline if it fits a message
+  // (inline limit), else the transfer returned is a failed one (status()).
   std::shared_ptr<RdmaTransfer> Begin(transport::Transport& transport, size_t length,
                                       bool server_writes, bool signing, bool encryption,
-                                      std::chrono::milliseconds wait = kRdmaBufferWait);
+                                      std::chrono::milliseconds wait = kRdmaBufferWait,
+                                      ByteView source = {});
+  // Memory lent by the client's user (Client::RegisterIoMemory). Errors: kInvalidArgument (empty,
+  // or overlapping a lent region). RemoveRegion forgets it here and on `channel` (may be null).
+  Status AddRegion(std::span<uint8_t> memory);
+  void RemoveRegion(std::span<uint8_t> memory, transport::RdmaChannel* channel);
+  // WRITEs whose data the server read from lent memory (no copy).
+  uint64_t writes_from_caller_memory() const {
+    return writes_caller_.load(std::memory_order_relaxed);
+  }
   // Data moved by the server: `bytes` RDMA-written into our buffers (a READ) or RDMA-read from
   // them (a WRITE).
   void CountRdma(bool server_writes, uint64_t bytes);
@@ -163,6 +177,10 @@ class RdmaDataPath {
   std::atomic<uint32_t> inline_limit_{0};
   std::atomic<uint32_t> rdma_limit_{0};
   std::atomic<bool> noted_inline_{false};
+  std::atomic<uint64_t> writes_caller_{0};
+  std::atomic<bool> noted_caller_failure_{false};
+  mutable std::mutex regions_mu_;
+  std::vector<std::span<uint8_t>> regions_;  // guarded by regions_mu_
 };
 
 }  // namespace smb3::client

@@ -79,6 +79,26 @@ class RdmaChannel {
   // already invalidated it, and the buffer is reused only after that. Unknown handles are ignored.
   virtual void Release(uint64_t handle) = 0;
   virtual RdmaChannelCounters counters() const = 0;
+
+  // Caller memory as the source of a WRITE's data, so that it is not copied into a buffer of the
+  // pool: `region` is memory the client's user registered for I/O (it stays mapped until
+  // forgotten) and `memory` (1..max_io_size() bytes) lies wholly inside it. The channel registers
+  // `region` the first time it is named on this connection, then exposes exactly `memory` to the
+  // server for reading, for this I/O only, under a key the server invalidates with its response
+  // (remote_invalidate is true): once the response is in, nothing of the caller's memory is
+  // reachable. Release the handle as for Acquire; memory is `memory` itself. Waits for a free
+  // window as Acquire does. Errors: kNotSupported (no such exposure here, or the region's
+  // registration failed on this connection), kInvalidArgument (`memory` empty, too long or not
+  // inside `region`), kResourceExhausted, kDisconnected.
+  virtual Result<RdmaIoBuffer> ExposeCallerMemory(std::span<uint8_t> region,
+                                                  std::span<const uint8_t> memory,
+                                                  std::chrono::milliseconds wait) {
+    (void)region, (void)memory, (void)wait;
+    return Status(Code::kNotSupported, 0, "rdma: no caller memory on this channel");
+  }
+  // The region is no longer the caller's to lend (no I/O from it is in flight): it is
+  // deregistered once no key bound on it lives.
+  virtual void ForgetCallerMemory(std::span<uint8_t> region) { (void)region; }
 };
 
 class Transport {

@@ -11,6 +11,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "client/connection.h"
 #include "client/rdma_io.h"
@@ -261,6 +262,123 @@ TEST_P(SmbDirectRdmaIo, ReadByRdmaWriteAndWriteByRdmaRead) {
   auto late = peer_->NextEvent();
   ASSERT_TRUE(late.has_value());
   EXPECT_EQ(late->kind, rdma::Event::Kind::kRdmaWrite);
+  EXPECT_EQ(late->wc_status, rdma::WcStatus::kRemoteAccess);
+}
+
+// A WRITE whose data lies in memory the client's user lent (Client::RegisterIoMemory, e.g. a
+// FUSE receive buffer) is read by the server from that memory: nothing copied, the window covers
+// exactly the data and dies with the response. Data elsewhere is copied into the pool as before.
+// Per-I/O registration cannot be revoked by the response, so there lent memory is copied too.
+TEST_P(SmbDirectRdmaIo, WriteFromLentMemoryIsReadInPlace) {
+  static constexpr size_t kLen = 100000;
+  std::vector<uint8_t> lent(256 * 1024);
+  ASSERT_TRUE(path_.AddRegion(lent).ok());
+  EXPECT_TRUE(path_.AddRegion(std::span<uint8_t>(lent).subspan(4096, 8192))
+                  .Is(Code::kInvalidArgument));  // overlaps
+  const auto payload = Pattern(kLen, 5);
+  std::copy(payload.begin(), payload.end(), lent.begin() + 80);  // after a FUSE header
+  std::vector<uint8_t> elsewhere(payload);
+  std::vector<uint8_t> pulled(kLen);
+  {
+    auto mr = peer_->endpoint().Register(pulled, rdma::Access::kLocalWrite);
+    ASSERT_TRUE(mr.ok());
+    peer_mr_ = std::move(mr).value();
+  }
+  // An ECHO whose response grants the credits the WRITEs are charged ([MS-SMB2] 3.2.4.7).
+  {
+    std::promise<Result<Response>> echo_done;
+    Request e = client::NewRequest(smb2::SMB2_ECHO);
+    ByteWriter w(e.message);
+    ASSERT_TRUE(smb2::EncodeEchoRequest(w).ok());
+    conn_->Submit(std::move(e), [&](Result<Response> resp) { echo_done.set_value(std::move(resp)); });
+    auto echo = NextRequest();
+    ASSERT_TRUE(echo.has_value());
+    ResponseOptions grant;
+    grant.credits = 32;
+    ASSERT_TRUE(peer_->SendData(EchoResponse(echo->header, grant), 0, 0, std::nullopt, std::nullopt)
+                    .ok());
+    auto echo_future = echo_done.get_future();
+    auto answered = Await(echo_future);
+    ASSERT_TRUE(answered.has_value() && answered->ok());
+  }
+  // One WRITE of `data`; returns the descriptor the server was given, after the server read it.
+  ResponseOptions grant;
+  grant.credits = 4;
+  auto write = [&](ByteView data, smb2::BufferDescriptorV1* window) {
+    std::promise<Result<uint32_t>> done;
+    std::shared_ptr<RdmaTransfer> t =
+        path_.Begin(*wire_, kLen, false, false, false, client::kRdmaBufferWait, data);
+    ASSERT_NE(t, nullptr);
+    Request r = client::NewRequest(smb2::SMB2_WRITE);
+    r.tree_id = 1;
+    ASSERT_TRUE(client::EncodeWriteFor(r, smb2::WriteRequest{}, data, t.get()).ok());
+    conn_->Submit(std::move(r), [this, &done, t](Result<Response> resp) mutable {
+      if (!resp.ok()) return done.set_value(resp.status());
+      done.set_value(client::WriteResponseCount(*resp, kLen, t.get(), path_));
+      t.reset();
+    });
+    t.reset();
+    auto req = NextRequest();
+    ASSERT_TRUE(req.has_value());
+    auto f = ParseWriteRequestChannel(*req);
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    ASSERT_EQ(f->descriptors.size(), 1u);
+    EXPECT_EQ(f->descriptors[0].length, kLen);
+    *window = f->descriptors[0];
+    std::fill(pulled.begin(), pulled.end(), 0);
+    rdma::Sge sge = peer_mr_->Slice(0, kLen);
+    ASSERT_TRUE(peer_->endpoint().PostRead(4243, {&sge, 1}, Window(f->descriptors[0])).ok());
+    auto ev = peer_->NextEvent();
+    ASSERT_TRUE(ev.has_value());
+    EXPECT_TRUE(ev->ok()) << rdma::WcStatusName(ev->wc_status);
+    EXPECT_EQ(pulled, payload);
+    ASSERT_TRUE(
+        peer_->SendData(WriteResponse(req->header, kLen, grant), 0, 0, std::nullopt,
+                        InvalidateKey(*f))
+            .ok());
+    auto future = done.get_future();
+    auto count = Await(future);
+    ASSERT_TRUE(count.has_value());
+    ASSERT_TRUE(count->ok()) << count->status().ToString();
+    EXPECT_EQ(**count, kLen);
+  };
+
+  smb2::BufferDescriptorV1 lent_window{};
+  write(ByteView(lent).subspan(80, kLen), &lent_window);
+  ClientStats s;
+  s.bytes_written = kLen;
+  path_.FillStats(wire_, false, false, s);
+  EXPECT_EQ(s.bytes_rdma_read, kLen);
+  EXPECT_EQ(s.bytes_copied_rdma, GetParam() ? 0u : kLen);
+  EXPECT_EQ(path_.writes_from_caller_memory(), GetParam() ? 1u : 0u);
+  if (GetParam()) {
+    // The server was shown the lent bytes themselves.
+    EXPECT_EQ(lent_window.offset, reinterpret_cast<uint64_t>(lent.data() + 80));
+  }
+
+  smb2::BufferDescriptorV1 pool_window{};
+  write(elsewhere, &pool_window);  // not lent: copied into a pool buffer
+  s = ClientStats{};
+  s.bytes_written = 2 * kLen;
+  path_.FillStats(wire_, false, false, s);
+  EXPECT_EQ(s.bytes_copied_rdma, GetParam() ? kLen : 2 * kLen);
+  EXPECT_EQ(path_.writes_from_caller_memory(), GetParam() ? 1u : 0u);
+
+  // The lent memory's WRITE is over: the server reading it again must fail.
+  if (GetParam()) {
+    EXPECT_EQ(wire_->rdma_channel()->counters().windows_invalidated_remote, 2u);
+  }
+  auto channel = wire_->rdma_channel();
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!GetParam() && channel->counters().windows_invalidated_local < 2 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
+  rdma::Sge sge = peer_mr_->Slice(0, 64);
+  ASSERT_TRUE(peer_->endpoint().PostRead(4244, {&sge, 1}, Window(lent_window)).ok());
+  auto late = peer_->NextEvent();
+  ASSERT_TRUE(late.has_value());
+  EXPECT_EQ(late->kind, rdma::Event::Kind::kRdmaRead);
   EXPECT_EQ(late->wc_status, rdma::WcStatus::kRemoteAccess);
 }
 

@@ -9,7 +9,7 @@ namespace smb3::transport::rdma {
 
 namespace {
 // A handle is (sequence << kIndexBits) | buffer: a stale or forged handle names a buffer whose
-// current handle differs, and is ignored. Registrar::Create allows at most 2^20 buffers.
+// current handle differs, and is ignored. Registrar::Create allows at most 2^19 buffers, and as many caller slots.
 constexpr unsigned kIndexBits = 20;
 constexpr uint64_t kIndexMask = (1ull << kIndexBits) - 1;
 }  // namespace
@@ -60,7 +60,7 @@ Result<std::shared_ptr<DataChannel>> DataChannel::Create(Endpoint& endpoint,
   const size_t max_io = std::min({buffer_size, registrar->buffer_size(), max_read_write_size,
                                   static_cast<size_t>(UINT32_MAX)});
   std::shared_ptr<DataChannel> channel(new DataChannel(endpoint_mu, std::move(registrar), max_io));
-  channel->handles_.assign(count, 0);
+  channel->handles_.assign(2 * count, 0);  // the slab's buffers, then the caller slots
   return channel;
 }
 
@@ -117,6 +117,44 @@ Result<RdmaIoBuffer> DataChannel::Acquire(size_t length, bool server_writes,
   if (length == 0 || length > max_io_size_) {
     return Status::Invalid("rdma: data channel buffer length out of range");
   }
+  return AcquireWaiting([&] { return TryAcquire(length, server_writes); }, wait);
+}
+
+Result<RdmaIoBuffer> DataChannel::ExposeCallerMemory(std::span<uint8_t> region,
+                                                     std::span<const uint8_t> memory,
+                                                     std::chrono::milliseconds wait) {
+  if (memory.empty() || memory.size() > max_io_size_) {
+    return Status::Invalid("rdma: caller span length out of range");
+  }
+  // The caller reuses its memory as soon as the I/O completes, without waiting for a local
+  // invalidation to finish; only a window the server invalidates with its response
+  // (SMB2_CHANNEL_RDMA_V1_INVALIDATE, [MS-SMBD] 3.1.4.2) is dead by then. A per-I/O registration
+  // is revoked by us after the response, so such I/O uses the pool (a copy) instead.
+  if (!remote_invalidate_) {
+    return Status(Code::kNotSupported, 0, "rdma: caller memory needs memory windows");
+  }
+  return AcquireWaiting(
+      [&]() -> Result<RdmaIoBuffer> {
+        if (!registrar_->HasCallerRegion(region.data())) {
+          // Once per region per connection: a new connection (a reconnect) registers it again.
+          Status st = registrar_->AddCallerRegion(region);
+          if (!st.ok() && !registrar_->HasCallerRegion(region.data())) return st;
+        }
+        Result<size_t> buffer = registrar_->AcquireCaller(memory);
+        if (!buffer.ok()) return buffer.status();
+        return ExposeAcquired(*buffer, memory.size(), /*server_writes=*/false);
+      },
+      wait);
+}
+
+void DataChannel::ForgetCallerMemory(std::span<uint8_t> region) {
+  Lock lock(*this);
+  if (!lock.attached()) return;
+  registrar_->RemoveCallerRegion(region.data());
+}
+
+template <typename Attempt>
+Result<RdmaIoBuffer> DataChannel::AcquireWaiting(Attempt attempt, std::chrono::milliseconds wait) {
   using Clock = std::chrono::steady_clock;
   const Clock::time_point start = Clock::now();
   const Clock::time_point deadline = start + wait;
@@ -126,7 +164,7 @@ Result<RdmaIoBuffer> DataChannel::Acquire(size_t length, bool server_writes,
     {
       Lock lock(*this);
       if (!lock.attached()) return Status(Code::kDisconnected, 0, "rdma: data channel detached");
-      Result<RdmaIoBuffer> out = TryAcquire(length, server_writes);
+      Result<RdmaIoBuffer> out = attempt();
       if (out.ok() || !out.status().Is(Code::kResourceExhausted)) {
         if (waited) {
           acquire_wait_us_ += static_cast<uint64_t>(
@@ -158,22 +196,27 @@ Result<RdmaIoBuffer> DataChannel::Acquire(size_t length, bool server_writes,
 Result<RdmaIoBuffer> DataChannel::TryAcquire(size_t length, bool server_writes) {
   Result<size_t> buffer = registrar_->Acquire();
   if (!buffer.ok()) return buffer.status();
+  return ExposeAcquired(*buffer, length, server_writes);
+}
+
+Result<RdmaIoBuffer> DataChannel::ExposeAcquired(size_t buffer, size_t length,
+                                                 bool server_writes) {
   // [MS-SMB2] 3.2.4.6 / 3.2.4.7: the server RDMA-WRITEs a READ's data into the buffer and
   // RDMA-READs a WRITE's data from it; [MS-SMBD] 3.1.4.3: only the permission that I/O needs is
   // enabled, for exactly `length` bytes.
   Result<RemoteWindow> window =
-      registrar_->Expose(*buffer, static_cast<uint32_t>(length),
+      registrar_->Expose(buffer, static_cast<uint32_t>(length),
                          server_writes ? Access::kRemoteWrite : Access::kRemoteRead);
   if (!window.ok()) {
-    (void)registrar_->Release(*buffer);  // never exposed: free at once, or retired
+    (void)registrar_->Release(buffer);  // never exposed: free at once, or retired
     return window.status();
   }
-  const uint64_t handle = (next_sequence_++ << kIndexBits) | *buffer;
-  handles_[*buffer] = handle;
+  const uint64_t handle = (next_sequence_++ << kIndexBits) | buffer;
+  handles_[buffer] = handle;
   ++buffers_acquired_;
   RdmaIoBuffer out;
   out.handle = handle;
-  out.memory = registrar_->Memory(*buffer).first(length);
+  out.memory = registrar_->Memory(buffer).first(length);
   out.remote_offset = window->addr;
   out.remote_token = window->rkey;
   out.remote_length = static_cast<uint32_t>(length);

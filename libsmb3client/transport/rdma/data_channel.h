@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -65,6 +66,14 @@ class DataChannel : public transport::RdmaChannel {
                                std::chrono::milliseconds wait) override;
   void Release(uint64_t handle) override;
   RdmaChannelCounters counters() const override;
+  // Registers `region` on this connection the first time it is named (a failure is remembered and
+  // answered kNotSupported from then on), then binds a window over `memory` as Acquire does.
+  // kNotSupported with per-I/O registration (kRegisterPerIo), where no remote invalidation
+  // revokes the key with the response (see transport.h).
+  Result<RdmaIoBuffer> ExposeCallerMemory(std::span<uint8_t> region,
+                                          std::span<const uint8_t> memory,
+                                          std::chrono::milliseconds wait) override;
+  void ForgetCallerMemory(std::span<uint8_t> region) override;
 
   // Buffers acquired and not yet released (for tests and teardown checks).
   size_t buffers_in_use() const;
@@ -75,6 +84,12 @@ class DataChannel : public transport::RdmaChannel {
 
   // One attempt with the locks held: a buffer, or kResourceExhausted, kDisconnected, a bind error.
   Result<RdmaIoBuffer> TryAcquire(size_t length, bool server_writes);
+  // Exposes the acquired `buffer` for `length` bytes and makes its handle; the locks held.
+  Result<RdmaIoBuffer> ExposeAcquired(size_t buffer, size_t length, bool server_writes);
+  // Runs `attempt` (with the locks held) until it succeeds, fails otherwise than
+  // kResourceExhausted, or `wait` is over; never waits on the loop thread.
+  template <typename Attempt>
+  Result<RdmaIoBuffer> AcquireWaiting(Attempt attempt, std::chrono::milliseconds wait);
   // Wakes Acquire calls waiting for a buffer; mu_ held.
   void NoteFreed();
 

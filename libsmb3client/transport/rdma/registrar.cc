@@ -4,13 +4,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace smb3::transport::rdma {
 
 Result<std::unique_ptr<Registrar>> Registrar::Create(Endpoint& endpoint, size_t buffer_size,
                                                      size_t count) {
-  if (buffer_size == 0 || count == 0 || count > (1u << 20)) {
+  if (buffer_size == 0 || count == 0 || count > (1u << 19)) {
     return Status::Invalid("rdma: registrar needs buffers");
   }
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
@@ -25,10 +26,14 @@ Result<std::unique_ptr<Registrar>> Registrar::Create(Endpoint& endpoint, size_t 
   SMB3_ASSIGN_OR_RETURN(
       r->region_, endpoint.Register({r->base_, mapped}, Access::kLocalWrite | Access::kRemoteWrite |
                                                             Access::kRemoteRead | Access::kMwBind));
-  r->slots_.resize(count);
-  for (size_t i = 0; i < count; ++i) {
+  r->pool_count_ = count;
+  r->slots_.resize(2 * count);
+  for (size_t i = 0; i < 2 * count; ++i) {
     SMB3_ASSIGN_OR_RETURN(r->slots_[i].window, endpoint.AllocateWindow());
+  }
+  for (size_t i = 0; i < count; ++i) {
     r->free_.push_back(count - 1 - i);  // Acquire hands out buffer 0 first
+    r->caller_free_.push_back(2 * count - 1 - i);
   }
   return r;
 }
@@ -44,8 +49,11 @@ void Registrar::Detach() {
   // Windows before the region they bind on; deregistering the region kills every key to it, so
   // nothing the peer still holds reaches the memory, which stays mapped for buffers in use.
   for (Slot& s : slots_) s.window.reset();
+  for (Slot& s : slots_) s.caller_region.reset();
+  caller_regions_.clear();
   region_.reset();
   free_.clear();
+  caller_free_.clear();
 }
 
 size_t Registrar::buffers_in_use() const {
@@ -61,12 +69,64 @@ Result<size_t> Registrar::Acquire() {
   }
   size_t buffer = free_.back();
   free_.pop_back();
+  slots_[buffer].state = SlotState::kAcquired;
+  return buffer;
+}
+
+Status Registrar::AddCallerRegion(std::span<uint8_t> memory) {
+  if (detached_) return Status(Code::kDisconnected, 0, "rdma: registrar detached");
+  if (memory.empty()) return Status::Invalid("rdma: empty caller region");
+  for (const CallerRegion& c : caller_regions_) {
+    if (memory.data() < c.base + c.size && c.base < memory.data() + memory.size()) {
+      return Status::Invalid("rdma: caller region overlaps one already known");
+    }
+  }
+  // The peer only reads this memory (the data of our WRITEs), through windows bound per I/O;
+  // kLocalWrite because devices refuse binding windows on a region without it.
+  Result<std::unique_ptr<MemoryRegion>> region =
+      endpoint_.Register(memory, Access::kLocalWrite | Access::kRemoteRead | Access::kMwBind);
+  CallerRegion c{memory.data(), memory.size(), nullptr};
+  if (region.ok()) c.region = std::move(region).value();
+  caller_regions_.push_back(std::move(c));
+  return region.ok() ? Status::Ok() : region.status();
+}
+
+bool Registrar::HasCallerRegion(const uint8_t* base) const {
+  return std::any_of(caller_regions_.begin(), caller_regions_.end(),
+                     [base](const CallerRegion& c) { return c.base == base; });
+}
+
+void Registrar::RemoveCallerRegion(const uint8_t* base) {
+  std::erase_if(caller_regions_, [base](const CallerRegion& c) { return c.base == base; });
+}
+
+Result<size_t> Registrar::AcquireCaller(std::span<const uint8_t> memory) {
+  if (detached_) return Status(Code::kDisconnected, 0, "rdma: registrar detached");
+  if (memory.empty() || memory.size() > UINT32_MAX) {
+    return Status::Invalid("rdma: caller span empty or too long");
+  }
+  const CallerRegion* found = nullptr;
+  for (const CallerRegion& c : caller_regions_) {
+    if (memory.data() >= c.base && memory.data() + memory.size() <= c.base + c.size) found = &c;
+  }
+  if (found == nullptr) return Status::Invalid("rdma: span not in a caller region");
+  if (!found->region) {
+    return Status(Code::kNotSupported, 0, "rdma: the caller region could not be registered");
+  }
+  if (caller_free_.empty()) {
+    return Status(Code::kResourceExhausted, 0, "rdma: every caller window is in use");
+  }
+  size_t buffer = caller_free_.back();
+  caller_free_.pop_back();
   Slot& s = slots_[buffer];
-  s = Slot{SlotState::kAcquired, std::move(s.window), false, false, false, false, 0};
+  s.state = SlotState::kAcquired;
+  s.caller_region = found->region;
+  s.caller_memory = {const_cast<uint8_t*>(memory.data()), memory.size()};
   return buffer;
 }
 
 std::span<uint8_t> Registrar::Memory(size_t buffer) {
+  if (IsCaller(buffer)) return slots_[buffer].caller_memory;
   return {base_ + buffer * buffer_size_, buffer_size_};
 }
 
@@ -80,12 +140,14 @@ Sge Registrar::Slice(size_t buffer, uint32_t length) const {
 Result<RemoteWindow> Registrar::Expose(size_t buffer, uint32_t length, uint32_t remote_access) {
   if (detached_) return Status(Code::kDisconnected, 0, "rdma: registrar detached");
   if (!Valid(buffer) || slots_[buffer].state != SlotState::kAcquired || slots_[buffer].exposed ||
-      length == 0 || length > buffer_size_) {
+      length == 0 || length > Memory(buffer).size()) {
     return Status::Invalid("rdma: Expose of a buffer not acquired, exposed, or too short");
   }
   Slot& s = slots_[buffer];
-  SMB3_RETURN_IF_ERROR(endpoint_.Bind(WrId(buffer, kBindOp), *s.window, *region_,
-                                      buffer * buffer_size_, length, remote_access));
+  const MemoryRegion& region = IsCaller(buffer) ? *s.caller_region : *region_;
+  const size_t offset = static_cast<size_t>(Memory(buffer).data() - region.data());
+  SMB3_RETURN_IF_ERROR(
+      endpoint_.Bind(WrId(buffer, kBindOp), *s.window, region, offset, length, remote_access));
   s.exposed = true;
   s.rkey = s.window->remote().rkey;
   return s.window->remote();
@@ -163,7 +225,11 @@ void Registrar::Free(size_t buffer) {
   s.exposed = false;
   s.bind_done = false;
   s.remote_invalidated = false;
-  free_.push_back(buffer);
+  s.failed = false;
+  s.rkey = 0;
+  s.caller_region.reset();  // the last slot on a removed region deregisters it
+  s.caller_memory = {};
+  (IsCaller(buffer) ? caller_free_ : free_).push_back(buffer);
 }
 
 }  // namespace smb3::transport::rdma

@@ -84,6 +84,16 @@ class DataChannelTest : public ::testing::TestWithParam<bool> {
     std::memcpy(server_memory_.data(), data.data(), data.size());
     return ServerRdma(true, b, data.size());
   }
+  // Per-I/O registration declines caller memory altogether (kNotSupported: the caller copies);
+  // true then, after checking it.
+  bool DeclinesCallerMemory() {
+    if (GetParam()) return false;
+    std::vector<uint8_t> lent(8192);
+    auto out = channel_->ExposeCallerMemory(lent, std::span<const uint8_t>(lent).first(4500),
+                                            kNoWait);
+    EXPECT_TRUE(out.status().Is(Code::kNotSupported)) << out.status().ToString();
+    return true;
+  }
   static std::string Text(const RdmaIoBuffer& b, size_t n) {
     return std::string(b.memory.begin(), b.memory.begin() + static_cast<ptrdiff_t>(n));
   }
@@ -408,6 +418,181 @@ TEST_P(DataChannelTest, ConcurrentAcquireAndRelease) {
   EXPECT_EQ(c.buffers_acquired, static_cast<uint64_t>(kThreads * kIterations));
   EXPECT_EQ(channel_->buffers_in_use(), 0u);
   EXPECT_EQ(c.windows_invalidated_local, c.buffers_acquired);
+}
+
+// Caller memory (a FUSE daemon's receive buffer): the peer reads a WRITE's data where it is,
+// through a window over exactly the span, which dies with the response (remote invalidation) or
+// with our local invalidation; with per-I/O registration the channel declines (the caller copies).
+TEST_P(DataChannelTest, CallerMemoryIsReadInPlaceOnlyWhileTheIoIsInFlight) {
+  std::vector<uint8_t> lent(16384);
+  const std::span<uint8_t> region(lent);
+  const std::span<const uint8_t> span = region.subspan(80, 5000);  // not page-aligned: FUSE's
+  std::memcpy(lent.data() + 80, "caller data of a WRITE", 22);
+  auto out = channel_->ExposeCallerMemory(region, span, kNoWait);
+  if (!GetParam()) {
+    EXPECT_TRUE(out.status().Is(Code::kNotSupported)) << out.status().ToString();
+    return;
+  }
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->memory.data(), lent.data() + 80);  // no pool buffer: the caller's own bytes
+  EXPECT_EQ(out->memory.size(), 5000u);
+  EXPECT_EQ(out->remote_length, 5000u);
+  EXPECT_TRUE(out->remote_invalidate);
+  EXPECT_EQ(channel_->buffers_in_use(), 1u);
+  Pump();
+  EXPECT_EQ(ServerRdma(false, *out, 5000), WcStatus::kSuccess);
+  EXPECT_EQ(std::string(server_memory_.begin(), server_memory_.begin() + 22),
+            "caller data of a WRITE");
+
+  // The response invalidates the key (SEND_WITH_INVALIDATE); the I/O is over.
+  std::vector<uint8_t> recv(64);
+  auto recv_mr = std::move(client_->Register(recv, Access::kLocalWrite)).value();
+  Sge rsge = recv_mr->Slice(0, 64);
+  ASSERT_TRUE(client_->PostReceive(77, {&rsge, 1}).ok());
+  {
+    std::lock_guard lock(*mu_);
+    Sge ssge = server_mr_->Slice(0, 8);
+    ASSERT_TRUE(server_->PostSend(2, {&ssge, 1}, false, out->remote_token).ok());
+  }
+  Pump();
+  EXPECT_EQ(channel_->counters().windows_invalidated_remote, 1u);
+  const RdmaIoBuffer old = *out;
+  channel_->Release(out->handle);
+  EXPECT_EQ(channel_->buffers_in_use(), 0u);
+  EXPECT_EQ(channel_->counters().windows_invalidated_local, 0u);
+  // The caller reuses its memory; a late RDMA READ of the peer with the old key must fail (and,
+  // as on hardware, breaks the connection).
+  std::memcpy(lent.data() + 80, "next request", 12);
+  EXPECT_EQ(ServerRdma(false, old, 16), WcStatus::kRemoteAccess);
+  recv_mr.reset();
+}
+
+// Without the peer's invalidation the key dies by ours once the I/O is released.
+TEST_P(DataChannelTest, CallerMemoryKeyIsRevokedLocallyWithoutRemoteInvalidation) {
+  if (DeclinesCallerMemory()) return;
+  std::vector<uint8_t> lent(8192);
+  const std::span<uint8_t> region(lent);
+  std::memcpy(lent.data() + 40, "lent", 4);
+  auto out = channel_->ExposeCallerMemory(region, region.subspan(40, 4200), kNoWait);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  Pump();
+  EXPECT_EQ(ServerRdma(false, *out, 4200), WcStatus::kSuccess);
+  EXPECT_EQ(std::string(server_memory_.begin(), server_memory_.begin() + 4), "lent");
+  channel_->Release(out->handle);
+  Pump();
+  EXPECT_EQ(channel_->counters().windows_invalidated_local, 1u);
+  EXPECT_EQ(channel_->buffers_in_use(), 0u);
+  EXPECT_EQ(ServerRdma(false, *out, 16), WcStatus::kRemoteAccess);
+}
+
+// The window covers exactly the span: the peer reading one byte past it is refused.
+TEST_P(DataChannelTest, CallerMemoryWindowEndsWithTheSpan) {
+  if (DeclinesCallerMemory()) return;
+  std::vector<uint8_t> lent(8192);
+  const std::span<uint8_t> region(lent);
+  auto out = channel_->ExposeCallerMemory(region, region.subspan(100, 4500), kNoWait);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  Pump();
+  EXPECT_EQ(ServerRdma(false, *out, 4501), WcStatus::kRemoteAccess);
+  channel_->Release(out->handle);
+}
+
+TEST_P(DataChannelTest, CallerMemoryOutsideTheRegionOrUnregistrableIsRefused) {
+  if (DeclinesCallerMemory()) return;
+  std::vector<uint8_t> lent(8192);
+  std::vector<uint8_t> other(8192);
+  const std::span<uint8_t> region(lent);
+  // A span reaching past the region, or elsewhere entirely: the caller must copy.
+  auto past = channel_->ExposeCallerMemory(region, {lent.data() + 4000, 4500}, kNoWait);
+  EXPECT_TRUE(past.status().Is(Code::kInvalidArgument)) << past.status().ToString();
+  auto elsewhere = channel_->ExposeCallerMemory(region, {other.data(), 4500}, kNoWait);
+  EXPECT_TRUE(elsewhere.status().Is(Code::kInvalidArgument)) << elsewhere.status().ToString();
+  EXPECT_TRUE(channel_->ExposeCallerMemory(region, {lent.data(), 6001}, kNoWait)
+                  .status()
+                  .Is(Code::kInvalidArgument));  // above max_io_size
+  // Every caller window busy (as many as pool buffers: 2), then one comes back.
+  auto a = channel_->ExposeCallerMemory(region, {lent.data(), 4500}, kNoWait);
+  auto b = channel_->ExposeCallerMemory(region, {lent.data() + 10, 4500}, kNoWait);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_TRUE(channel_->ExposeCallerMemory(region, {lent.data(), 4500}, kNoWait)
+                  .status()
+                  .Is(Code::kResourceExhausted));
+  // The pool is separate: its buffers are still there.
+  auto pool = channel_->Acquire(4096, false, kNoWait);
+  EXPECT_TRUE(pool.ok()) << pool.status().ToString();
+  Pump();
+  channel_->Release(a->handle);
+  channel_->Release(b->handle);
+  if (pool.ok()) channel_->Release(pool->handle);
+  Pump();
+  EXPECT_EQ(channel_->buffers_in_use(), 0u);
+  EXPECT_TRUE(channel_->ExposeCallerMemory(region, {lent.data(), 4500}, kNoWait).ok());
+}
+
+// A new connection (a reconnect) has a new channel: it registers the caller's region again, and
+// the old channel, detached, exposes nothing any more.
+TEST_P(DataChannelTest, ANewChannelRegistersCallerMemoryAgain) {
+  if (DeclinesCallerMemory()) return;
+  std::vector<uint8_t> lent(8192, 0x5a);
+  const std::span<uint8_t> region(lent);
+  auto first = channel_->ExposeCallerMemory(region, region.first(4500), kNoWait);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  {
+    std::lock_guard lock(*mu_);
+    client_->Disconnect();
+    PumpLocked();
+    channel_->Detach();
+  }
+  channel_->Release(first->handle);
+  EXPECT_TRUE(channel_->ExposeCallerMemory(region, region.first(4500), kNoWait)
+                  .status()
+                  .Is(Code::kDisconnected));
+
+  auto server2 = std::move(fabric_->Listen("10.99.0.2", 445)).value();
+  auto client2 = std::move(fabric_->Resolve("10.99.0.2", 445)).value();
+  std::vector<uint8_t> sink(8192);
+  auto sink_mr = std::move(server2->Register(sink, Access::kLocalWrite)).value();
+  ASSERT_TRUE(client2->Connect({}).ok());
+  std::mutex mu2;
+  std::shared_ptr<DataChannel> channel2;
+  {
+    std::lock_guard lock(mu2);
+    channel2 = std::move(DataChannel::Create(*client2, mu2, 8192, 2, 6000)).value();
+  }
+  auto again = channel2->ExposeCallerMemory(region, region.first(4500), kNoWait);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  {
+    std::lock_guard lock(mu2);
+    fabric_->RunUntilIdle();
+    ASSERT_TRUE(client2->Process().ok());
+    while (auto e = client2->NextEvent()) {
+      if (Registrar::Owns(e->wr_id)) channel2->OnEvent(*e);
+    }
+    Sge sge = sink_mr->Slice(0, 4500);
+    ASSERT_TRUE(server2->PostRead(9, {&sge, 1}, {again->remote_offset, again->remote_token,
+                                                 again->remote_length})
+                    .ok());
+    fabric_->RunUntilIdle();
+    server2->Process();
+    auto e = server2->NextEvent();
+    while (e && e->wr_id != 9) e = server2->NextEvent();
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(e->wc_status, WcStatus::kSuccess);
+  }
+  EXPECT_EQ(sink[0], 0x5a);
+  EXPECT_EQ(sink[4499], 0x5a);
+  channel2->Release(again->handle);
+  {
+    std::lock_guard lock(mu2);
+    fabric_->RunUntilIdle();
+    client2->Process();
+    while (auto e = client2->NextEvent()) {
+      if (Registrar::Owns(e->wr_id)) channel2->OnEvent(*e);
+    }
+    channel2->Detach();
+  }
+  channel2.reset();
+  sink_mr.reset();
 }
 
 INSTANTIATE_TEST_SUITE_P(Mechanisms, DataChannelTest, ::testing::Bool(),
