@@ -44,6 +44,11 @@ struct FuseSession::Impl {
   bool signals = false;
   std::atomic<uint64_t> in_flight{0};
   uint8_t* receive_buffer = nullptr;  // loop thread only: the buffer of the request being processed
+  // Loop thread only: receive buffers lent to the client for WRITE data (RegisterIoMemory), so
+  // that over SMB Direct the server RDMA-reads a write's payload from the buffer the kernel wrote
+  // it into. Pool buffers are never unmapped while the session lives.
+  std::vector<uint8_t*> lent;
+  bool lend_failed = false;
   std::vector<std::string> argv_storage;
 
   // WRITE takes the receive buffer (its data stays there until the SMB write completes); the loop
@@ -532,6 +537,23 @@ std::string EscapeOption(const std::string& v) {
   return out;
 }
 
+// Lends a receive buffer to the client the first time the loop uses it (the pool reuses buffers,
+// so this happens once per buffer). A refusal only costs the copy it would have saved.
+void LendReceiveBuffer(FuseSession::Impl& impl, uint8_t* buffer) {
+  if (impl.lend_failed) return;
+  for (uint8_t* b : impl.lent) {
+    if (b == buffer) return;
+  }
+  const smb3::Status st = impl.fs.RegisterIoMemory({buffer, impl.receive_pool.buffer_size()});
+  if (!st.ok()) {
+    impl.lend_failed = true;
+    Log(smb3::LogLevel::kWarning, "receive buffers not lent for zero-copy writes: %s",
+        st.ToString().c_str());
+    return;
+  }
+  impl.lent.push_back(buffer);
+}
+
 }  // namespace
 
 FuseSession::FuseSession(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -590,6 +612,7 @@ int FuseSession::Loop() {
         result = ENOMEM;
         break;
       }
+      LendReceiveBuffer(*impl_, impl_->receive_buffer);
     }
     fuse_buf buf{};
     buf.mem = impl_->receive_buffer;
@@ -610,6 +633,13 @@ int FuseSession::Loop() {
   const auto deadline = Clock::now() + std::chrono::seconds(60);
   while (impl_->in_flight.load() != 0 && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (impl_->in_flight.load() == 0) {
+    // No write reads from them any more: the client may deregister them.
+    for (uint8_t* b : impl_->lent) {
+      impl_->fs.UnregisterIoMemory({b, impl_->receive_pool.buffer_size()});
+    }
+    impl_->lent.clear();
   }
   return result;
 }

@@ -4,7 +4,9 @@
 //
 // The request loop is single-threaded (libfuse's multi-threaded loop costs twice as much per request
 // here) and owns its receive buffers, drawn from a pre-faulted pool: a WRITE keeps its buffer while
-// the asynchronous SMB write is in flight, so file data is never copied by us. READ replies come from
+// the asynchronous SMB write is in flight, so file data is never copied by us; the buffers are lent
+// to the client (smb3::Client::RegisterIoMemory) so that over SMB Direct the server RDMA-reads a
+// WRITE's data straight from the buffer the kernel put it in. READ replies come from
 // pooled 1 MiB buffers filled by the asynchronous SMB read. Blocking metadata calls run on a small
 // WorkQueue (MountConfig::workers; 0 = in the loop). Every operation replies exactly once; no
 // exception leaves a handler.

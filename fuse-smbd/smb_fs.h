@@ -143,6 +143,13 @@ class SmbFs {
   // several SMB WRITEs in flight together and answered when all completed (all or nothing).
   void Read(uint64_t fh, uint64_t offset, size_t length, ReadDone done);
   void Write(uint64_t fh, uint64_t offset, std::span<const uint8_t> src, IoDone done);
+  // Memory Write's `src` will come from (the FUSE receive buffers), lent to the client so that
+  // over SMB Direct the server reads WRITE data from it without a copy (smb3::Client::
+  // RegisterIoMemory). Unregister only with no write from it in flight.
+  smb3::Status RegisterIoMemory(std::span<uint8_t> memory) {
+    return client_.RegisterIoMemory(memory);
+  }
+  void UnregisterIoMemory(std::span<uint8_t> memory) { client_.UnregisterIoMemory(memory); }
   smb3::Status Flush(uint64_t fh);
   smb3::Status Fsync(uint64_t fh);
   smb3::Status Release(uint64_t fh);
