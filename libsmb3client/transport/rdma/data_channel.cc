@@ -5,6 +5,8 @@
 #include <chrono>
 #include <thread>
 
+#include "base/log.h"
+
 namespace smb3::transport::rdma {
 
 namespace {
@@ -140,6 +142,10 @@ Result<RdmaIoBuffer> DataChannel::ExposeCallerMemory(std::span<uint8_t> region,
           Status st = registrar_->AddCallerRegion(region);
           if (!st.ok() && !registrar_->HasCallerRegion(region.data())) return st;
         }
+        if (caller_memory_refused_) {
+          return Status(Code::kNotSupported, 0,
+                        "rdma: the server does not invalidate WRITE windows with its response");
+        }
         Result<size_t> buffer = registrar_->AcquireCaller(memory);
         if (!buffer.ok()) return buffer.status();
         return ExposeAcquired(*buffer, memory.size(), /*server_writes=*/false);
@@ -234,6 +240,15 @@ void DataChannel::Release(uint64_t handle) {
   // failure retires the buffer: the queue pair is in error and the connection is ending).
   // Detached: every key died with the region; the buffer is only returned.
   (void)registrar_->Release(buffer);
+  if (registrar_->IsCallerSlot(buffer) && registrar_->RevokingLocally(buffer) &&
+      !caller_memory_refused_) {
+    // [MS-SMBD] 3.1.4.2 / [MS-SMB2] 3.2.4.7: asked for SMB2_CHANNEL_RDMA_V1_INVALIDATE, the server
+    // left the key alive; the caller's memory could be read after the I/O until our invalidation
+    // lands. Once per connection, then copy.
+    caller_memory_refused_ = true;
+    SMB3_LOG_WARN("smbdirect: the server did not invalidate a WRITE's memory window with its "
+                  "response; WRITE data is copied into registered buffers on this connection");
+  }
   NoteFreed();
 }
 

@@ -111,6 +111,10 @@ class DataChannel : public transport::RdmaChannel {
   uint64_t acquire_waits_ = 0;
   uint64_t acquire_wait_us_ = 0;
   uint64_t acquire_exhausted_ = 0;
+  // Set when the peer answered a WRITE from caller memory without invalidating its window: the
+  // caller may reuse that memory before our own invalidation lands, so from then on caller memory
+  // is refused (its data is copied into the pool) for this connection.
+  bool caller_memory_refused_ = false;
 };
 
 }  // namespace smb3::transport::rdma

@@ -88,6 +88,14 @@ class Registrar {
   // retired for the connection's lifetime rather than risked). After Detach() the buffer is only
   // returned (no key to it survives).
   Status Release(size_t buffer);
+  // Whether Release(buffer) had to revoke the key itself because the peer had not invalidated it
+  // with its response (valid right after Release, until the buffer is acquired again).
+  bool RevokingLocally(size_t buffer) const {
+    return Valid(buffer) && slots_[buffer].state == SlotState::kDraining &&
+           !slots_[buffer].remote_invalidated;
+  }
+  // Whether `buffer` is a caller slot (AcquireCaller) rather than a slab buffer.
+  bool IsCallerSlot(size_t buffer) const { return IsCaller(buffer); }
 
   // Deregisters every window and the region (call before the endpoint is destroyed, typically once
   // it is disconnected); the memory stays mapped until the registrar is destroyed. Idempotent.

@@ -483,6 +483,10 @@ TEST_P(DataChannelTest, CallerMemoryKeyIsRevokedLocallyWithoutRemoteInvalidation
   EXPECT_EQ(channel_->counters().windows_invalidated_local, 1u);
   EXPECT_EQ(channel_->buffers_in_use(), 0u);
   EXPECT_EQ(ServerRdma(false, *out, 16), WcStatus::kRemoteAccess);
+  // Until that invalidation landed, the caller could already reuse its memory: a server that does
+  // not invalidate is not lent caller memory again on this connection (the data is copied).
+  auto again = channel_->ExposeCallerMemory(region, region.subspan(40, 4200), kNoWait);
+  EXPECT_TRUE(again.status().Is(Code::kNotSupported)) << again.status().ToString();
 }
 
 // The window covers exactly the span: the peer reading one byte past it is refused.
@@ -526,7 +530,14 @@ TEST_P(DataChannelTest, CallerMemoryOutsideTheRegionOrUnregistrableIsRefused) {
   if (pool.ok()) channel_->Release(pool->handle);
   Pump();
   EXPECT_EQ(channel_->buffers_in_use(), 0u);
-  EXPECT_TRUE(channel_->ExposeCallerMemory(region, {lent.data(), 4500}, kNoWait).ok());
+  // Both came back, but the peer never invalidated their keys (ours did, after the caller could
+  // reuse the memory): caller memory is refused from now on, the pool still serves.
+  EXPECT_TRUE(channel_->ExposeCallerMemory(region, {lent.data(), 4500}, kNoWait)
+                  .status()
+                  .Is(Code::kNotSupported));
+  auto copy = channel_->Acquire(4096, false, kNoWait);
+  EXPECT_TRUE(copy.ok()) << copy.status().ToString();
+  if (copy.ok()) channel_->Release(copy->handle);
 }
 
 // A new connection (a reconnect) has a new channel: it registers the caller's region again, and
