@@ -25,13 +25,20 @@
 // with the open its first attempt made; if the server instead finds the file existing, the call
 // fails with kDisconnected (outcome unknown: the file may be this call's), never as "exists".
 // Non-durable creates that must not exist yet, renames and deletes are not sent again, and fail
-// with kDisconnected. A handle that could not be re-established (no
-// durable handle granted, or the server refused it, e.g. after a restart that lost its state) fails
-// every later call with kDisconnected whose where() starts with "handle lost" (EIO in fuse-smbd):
-// data written through it and not acknowledged is reported as an error, never dropped silently.
+// with kDisconnected. A file open whose server no longer knows it (no durable handle granted, or
+// the durable reconnect answered STATUS_OBJECT_NAME_NOT_FOUND, e.g. after a restart that lost the
+// server's state) is re-opened by its path with its first access, sharing and options and
+// FILE_OPEN (never creating or truncating), asking again for a durable handle with a new
+// CreateGuid, and kept only if the file found has the CreationTime (and on-disk id, where the
+// server returns one) of the first open: a file replaced under the name is never taken for it.
+// ClientStats::reopened_by_path counts these. Directories and delete-on-close opens are not
+// re-opened by path. A handle that could not be re-established either way (any other refusal, the
+// file gone or replaced) fails every later call with kDisconnected whose where() starts with
+// "handle lost" (EIO in fuse-smbd): data written through it and not acknowledged is reported as
+// an error, never dropped silently.
 // Once the client gives up, calls fail with kDisconnected ("reconnect failed: gave up") or
 // kSecurity. ClientStats::reconnects counts successful reconnects; each is logged with its cause,
-// duration and the open files recovered and lost.
+// duration and the open files recovered by durable reconnect, re-opened by path and lost.
 #pragma once
 
 #include <functional>

@@ -105,6 +105,9 @@ struct ClientStats {
   uint64_t credit_stalls = 0;     // times a request waited for credits
   uint64_t pending_interims = 0;  // STATUS_PENDING interim responses seen
   uint64_t reconnects = 0;
+  // Opens re-established after a reconnect by opening their path again (the server had lost them,
+  // e.g. restarted) and found to be the same file.
+  uint64_t reopened_by_path = 0;
   uint64_t signed_messages = 0;
   uint64_t encrypted_messages = 0;
   uint32_t credits_held = 0;

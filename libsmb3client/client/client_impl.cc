@@ -186,6 +186,7 @@ ClientStats ClientImpl::stats() const {
   s.reads = reads_.load();
   s.writes = writes_.load();
   s.reconnects = reconnects_.load();
+  s.reopened_by_path = reopened_by_path_.load();
   {
     std::shared_ptr<Connection> c = conn();
     rdma_.FillStats(c ? &c->transport() : nullptr, signing_on_, encrypt_all_ || tree_encrypt_, s);

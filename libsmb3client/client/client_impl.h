@@ -30,7 +30,15 @@ struct ReopenInfo {
   uint32_t create_options = 0;
   uint8_t oplock_level = 0;            // Open.OplockLevel, kept current by oplock breaks
   bool durable = false;                // the server granted a durable handle v2 (DH2Q answered)
+  bool durable_requested = false;      // the open asked for one (DH2Q with a batch oplock)
   std::array<uint8_t, 16> create_guid{};  // Open.CreateGuid
+  // Identity of the file the first open found, checked when the open has to be re-opened by path
+  // (the server lost it): CreationTime of the CREATE response and, when the server answered QFid,
+  // its DiskFileId and VolumeId.
+  FileTime creation_time = 0;
+  bool has_on_disk_id = false;
+  uint64_t disk_file_id = 0;
+  uint64_t volume_id = 0;
 };
 
 // The state behind a FileHandle. Dropping the last reference closes it on the server in the
@@ -75,6 +83,11 @@ class OpenFile {
   void SetOplockLevel(uint8_t level) {
     std::lock_guard lock(mu_);
     reopen_.oplock_level = level;
+  }
+  // After a re-open by path: its durable handle (if granted) has a new CreateGuid.
+  void SetReopen(const ReopenInfo& reopen) {
+    std::lock_guard lock(mu_);
+    reopen_ = reopen;
   }
   // After a successful durable reconnect: the open lives on `conn` as `id` now.
   void Rebind(std::weak_ptr<client::Connection> conn, FileId id, uint32_t tree_id, bool encrypt) {
@@ -172,13 +185,19 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
   void OnOplockBreak(Connection& conn, const FileId& file_id, uint8_t level);
   void ReconnectLoop();
   Status ReconnectOnce();
-  // Re-establishes every usable open on conn_ through its durable handle ([MS-SMB2] 3.2.4.4);
-  // marks lost the opens that are not durable and those whose reconnect the server refused (or
-  // that could not be encoded), adding to *recovered / *lost. Returns the error, and stops, when
+  // Re-establishes every usable open on conn_ through its durable handle ([MS-SMB2] 3.2.4.4), or
+  // by its path when it is not durable or the server no longer knows it (ReopenByPath); marks
+  // lost the others (any other refusal, a path re-open that failed or found another file),
+  // adding to *recovered / *reopened / *lost. Returns the error, and stops, when
   // a request gets no answer at all (the connection broke or timed out): the opens not yet
   // re-established stay usable, and those re-established on conn_ are re-established again on
   // the next connection.
-  Status ReopenFiles(size_t* recovered, size_t* lost);
+  Status ReopenFiles(size_t* recovered, size_t* reopened, size_t* lost);
+  // Re-opens `f` by its path (FILE_OPEN, the first open's access, sharing and options) when the
+  // server no longer knows the open; Ok only if the file found is the one first opened. Errors:
+  // kDisconnected with where() "reopen: no answer" when the CREATE got none (the open stays
+  // usable for the next attempt), else why the open is lost.
+  Status ReopenByPath(OpenFile& f, const ReopenInfo& ri);
   void RegisterOpen(const std::shared_ptr<OpenFile>& file);
   // Runs `body(attempt)` and runs it again after a reconnect when the connection broke under it
   // and `retry` allows. `body` returns Status or Result<T>.
@@ -267,6 +286,7 @@ class ClientImpl final : public Client, public std::enable_shared_from_this<Clie
   std::vector<std::function<void(Status)>> link_waiters_;
   std::thread reconnect_thread_;
   std::atomic<uint64_t> reconnects_{0};
+  std::atomic<uint64_t> reopened_by_path_{0};
 
   // Opens a reconnect re-establishes, guarded by opens_mu_.
   std::mutex opens_mu_;

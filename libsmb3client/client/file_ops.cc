@@ -218,6 +218,13 @@ Result<OpenResult> ClientImpl::OpenInternal(std::string_view path, const OpenOpt
     ri.create_options = c.create_options;
     ri.oplock_level = cr.oplock_level;
     ri.durable = want_durable && cr.contexts.durable_handle_v2.has_value();
+    ri.durable_requested = want_durable;
+    ri.creation_time = cr.creation_time;
+    if (cr.contexts.on_disk_id) {
+      ri.has_on_disk_id = true;
+      ri.disk_file_id = cr.contexts.on_disk_id->disk_file_id;
+      ri.volume_id = cr.contexts.on_disk_id->volume_id;
+    }
     OpenResult out;
     out.info = cr.ToFileInfo();
     out.create_action = cr.create_action;

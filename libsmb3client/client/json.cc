@@ -25,6 +25,7 @@ constexpr Counter kCounters[] = {
     {"credit_stalls", &ClientStats::credit_stalls},
     {"pending_interims", &ClientStats::pending_interims},
     {"reconnects", &ClientStats::reconnects},
+    {"reopened_by_path", &ClientStats::reopened_by_path},
     {"signed_messages", &ClientStats::signed_messages},
     {"encrypted_messages", &ClientStats::encrypted_messages},
     {"bytes_rdma_read", &ClientStats::bytes_rdma_read},

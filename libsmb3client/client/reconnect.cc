@@ -12,6 +12,7 @@
 #include "client/client_impl.h"
 #include "client/names.h"
 #include "client/reconnect.h"
+#include "smb2/close.h"
 #include "smb2/create.h"
 #include "smb2/create_context.h"
 #include "smb2/header.h"
@@ -186,7 +187,7 @@ void ClientImpl::ReconnectLoop() {
     // recovered: opens re-established on the connection of the last attempt. lost: opens the
     // server refused (or that were not durable) in any attempt; such an open is not tried again,
     // so it is counted once.
-    size_t recovered = 0, lost = 0;
+    size_t recovered = 0, reopened = 0, lost = 0;
     for (;;) {
       ++attempts;
       st = ReconnectOnce();
@@ -197,7 +198,8 @@ void ClientImpl::ReconnectLoop() {
         // conn_ is not live_ yet, so its OnConnectionClosed starts nothing: the break is seen
         // here, as a CREATE without an answer.
         recovered = 0;
-        st = ReopenFiles(&recovered, &lost);
+        reopened = 0;
+        st = ReopenFiles(&recovered, &reopened, &lost);
         if (st.ok()) break;
       }
       SMB3_LOG_INFO("reconnect attempt %d to %s failed: %s", attempts, options_.server.c_str(),
@@ -223,6 +225,7 @@ void ClientImpl::ReconnectLoop() {
       link_state_ = LinkState::kUp;
       ++generation_;
       reconnects_.fetch_add(1, std::memory_order_relaxed);
+      reopened_by_path_.fetch_add(reopened, std::memory_order_relaxed);
     } else {
       link_state_ = LinkState::kDown;
       down_reason_ = shutting_down_ ? Status(Code::kDisconnected, 0, "client disconnected")
@@ -235,10 +238,10 @@ void ClientImpl::ReconnectLoop() {
     lock.unlock();
     link_cv_.notify_all();
     if (outcome.ok()) {
-      SMB3_LOG_WARN("reconnected to %s after %lld ms (%d attempts; cause: %s): %zu open files "
-                    "recovered, %zu lost",
+      SMB3_LOG_WARN("reconnected to %s after %lld ms (%d attempts; cause: %s): open files: %zu "
+                    "recovered by durable reconnect, %zu re-opened by path, %zu lost",
                     options_.server.c_str(), static_cast<long long>(ms), attempts,
-                    cause.ToString().c_str(), recovered, lost);
+                    cause.ToString().c_str(), recovered, reopened, lost);
     } else {
       SMB3_LOG_ERROR("giving up on %s after %lld ms (%d attempts; cause: %s; last error: %s)",
                      options_.server.c_str(), static_cast<long long>(ms), attempts,
@@ -269,7 +272,7 @@ Status ClientImpl::ReconnectOnce() {
   return Status::Ok();
 }
 
-Status ClientImpl::ReopenFiles(size_t* recovered, size_t* lost) {
+Status ClientImpl::ReopenFiles(size_t* recovered, size_t* reopened, size_t* lost) {
   // Every open still usable: those of the broken connection, and those an earlier attempt of
   // this reconnect re-established on a connection that broke in turn (the server preserved them
   // again, [MS-SMB2] 3.3.7.1; their FileId is the one that attempt got).
@@ -285,57 +288,148 @@ Status ClientImpl::ReopenFiles(size_t* recovered, size_t* lost) {
   }
   for (auto& f : files) {
     ReopenInfo ri = f->reopen();
+    Status refused;  // why the durable reconnect could not be used, when it could not
     if (!ri.durable) {
       // [MS-SMB2] 3.2.7.1: an open that is not durable dies with its connection.
-      f->MarkLost(Status(Code::kDisconnected, 0, "handle lost: no durable handle, the connection was re-established"));
+      refused = Status(Code::kDisconnected, 0, "no durable handle");
+    } else {
+      // [MS-SMB2] 3.2.4.4: CREATE with the original parameters and
+      // SMB2_CREATE_DURABLE_HANDLE_RECONNECT_V2 (2.2.13.2.12) naming Open.FileId and
+      // Open.CreateGuid.
+      smb2::CreateRequest c;
+      c.requested_oplock_level = ri.oplock_level;
+      c.desired_access = ri.desired_access;
+      c.file_attributes = ri.file_attributes;
+      c.share_access = ri.share_access;
+      c.create_disposition = ri.create_disposition;
+      c.create_options = ri.create_options;
+      c.name = f->path();
+      smb2::DurableHandleReconnectV2 dh2c;
+      dh2c.file_id = f->id();
+      dh2c.create_guid = ri.create_guid;
+      c.contexts.durable_reconnect_v2 = dh2c;
+      Request r = NewRequest(smb2::SMB2_CREATE);
+      r.tree_id = tree_id_;
+      r.encrypt = tree_encrypt_;
+      ByteWriter w(r.message);
+      Status st = smb2::EncodeCreateRequest(c, w);
+      Result<Response> resp = st.ok() ? conn_->Call(std::move(r)) : Result<Response>(st);
+      if (st.ok() && !resp.ok()) {
+        // No answer at all (the connection broke, or the server went silent until the request
+        // timed out): the server refused nothing, the open stays usable for the next attempt.
+        SMB3_LOG_INFO("re-establishing open file %s: no answer (%s); retrying on a new connection",
+                      f->path().c_str(), resp.status().ToString().c_str());
+        return resp.status();
+      }
+      if (resp.ok() && resp->nt_status() == STATUS_SUCCESS) {
+        auto cr = smb2::DecodeCreateResponse(resp->message);
+        if (cr.ok()) {
+          f->Rebind(conn_, cr->file_id, tree_id_, tree_encrypt_);
+          f->SetOplockLevel(cr->oplock_level);
+          ++*recovered;
+          continue;
+        }
+        st = cr.status();
+      } else {
+        st = resp.ok() ? Status::NtStatus(resp->nt_status(), "durable reconnect") : resp.status();
+      }
+      // [MS-SMB2] 3.3.5.9.12: STATUS_OBJECT_NAME_NOT_FOUND is the server not knowing the open
+      // (e.g. a restart cleared its durable state): a re-open by path may find the file again.
+      // Any other refusal (access denied, the open held elsewhere, ...) is final.
+      if (st.nt_status() != STATUS_OBJECT_NAME_NOT_FOUND || !resp.ok()) {
+        SMB3_LOG_WARN("open file %s could not be re-established: %s", f->path().c_str(),
+                      st.ToString().c_str());
+        f->MarkLost(Status(Code::kDisconnected, st.nt_status(),
+                           "handle lost: the server refused the durable reconnect"));
+        ++*lost;
+        continue;
+      }
+      refused = st;
+    }
+    // Directories and delete-on-close opens are not re-opened: a listing restarts from a new open
+    // anyway, and a delete-on-close file may rightly be gone.
+    if (f->directory() || (ri.create_options & smb2::FILE_DELETE_ON_CLOSE) != 0) {
+      f->MarkLost(Status(Code::kDisconnected, refused.nt_status(),
+                         ri.durable ? "handle lost: the server refused the durable reconnect"
+                                    : "handle lost: no durable handle, the connection was re-established"));
       ++*lost;
       continue;
     }
-    // [MS-SMB2] 3.2.4.4: CREATE with the original parameters and SMB2_CREATE_DURABLE_HANDLE_RECONNECT_V2
-    // (2.2.13.2.12) naming Open.FileId and Open.CreateGuid.
-    smb2::CreateRequest c;
-    c.requested_oplock_level = ri.oplock_level;
-    c.desired_access = ri.desired_access;
-    c.file_attributes = ri.file_attributes;
-    c.share_access = ri.share_access;
-    c.create_disposition = ri.create_disposition;
-    c.create_options = ri.create_options;
-    c.name = f->path();
-    smb2::DurableHandleReconnectV2 dh2c;
-    dh2c.file_id = f->id();
-    dh2c.create_guid = ri.create_guid;
-    c.contexts.durable_reconnect_v2 = dh2c;
-    Request r = NewRequest(smb2::SMB2_CREATE);
-    r.tree_id = tree_id_;
-    r.encrypt = tree_encrypt_;
-    ByteWriter w(r.message);
-    Status st = smb2::EncodeCreateRequest(c, w);
-    Result<Response> resp = st.ok() ? conn_->Call(std::move(r)) : Result<Response>(st);
-    if (st.ok() && !resp.ok()) {
-      // No answer at all (the connection broke, or the server went silent until the request
-      // timed out): the server refused nothing, the open stays usable for the next attempt.
-      SMB3_LOG_INFO("re-establishing open file %s: no answer (%s); retrying on a new connection",
-                    f->path().c_str(), resp.status().ToString().c_str());
-      return resp.status();
+    Status st = ReopenByPath(*f, ri);
+    if (st.ok()) {
+      ++*reopened;
+      continue;
     }
-    if (resp.ok() && resp->nt_status() == STATUS_SUCCESS) {
-      auto cr = smb2::DecodeCreateResponse(resp->message);
-      if (cr.ok()) {
-        f->Rebind(conn_, cr->file_id, tree_id_, tree_encrypt_);
-        f->SetOplockLevel(cr->oplock_level);
-        ++*recovered;
-        continue;
-      }
-      st = cr.status();
-    } else {
-      st = resp.ok() ? Status::NtStatus(resp->nt_status(), "durable reconnect") : resp.status();
+    if (st.Is(Code::kDisconnected) && std::string_view(st.where()).starts_with("reopen: no answer")) {
+      SMB3_LOG_INFO("re-opening %s by path: no answer (%s); retrying on a new connection",
+                    f->path().c_str(), st.ToString().c_str());
+      return st;
     }
-    SMB3_LOG_WARN("open file %s could not be re-established: %s", f->path().c_str(),
-                  st.ToString().c_str());
+    SMB3_LOG_WARN("open file %s could not be re-established (%s) nor re-opened by path: %s",
+                  f->path().c_str(), refused.ToString().c_str(), st.ToString().c_str());
     f->MarkLost(Status(Code::kDisconnected, st.nt_status(),
-                       "handle lost: the server refused the durable reconnect"));
+                       "handle lost: the server lost the open and re-opening the path failed"));
     ++*lost;
   }
+  return Status::Ok();
+}
+
+Status ClientImpl::ReopenByPath(OpenFile& f, const ReopenInfo& ri) {
+  // The open's original CREATE parameters with FILE_OPEN whatever its disposition was: a re-open
+  // never creates, overwrites or supersedes. Like the first open it asks for a durable handle v2
+  // with a new CreateGuid ([MS-SMB2] 3.2.4.3.5) and a batch oplock, and for QFid to compare ids.
+  smb2::CreateRequest c;
+  c.desired_access = ri.desired_access;
+  c.file_attributes = ri.file_attributes;
+  c.share_access = ri.share_access;
+  c.create_disposition = smb2::FILE_OPEN;
+  c.create_options = ri.create_options;
+  c.name = f.path();
+  c.contexts.query_on_disk_id = true;
+  ReopenInfo next = ri;
+  next.durable = false;
+  if (ri.durable_requested) {
+    smb2::DurableHandleRequestV2 dh2q;
+    SMB3_RETURN_IF_ERROR(crypto::RandomBytes(dh2q.create_guid));
+    next.create_guid = dh2q.create_guid;
+    c.contexts.durable_handle_v2 = dh2q;
+    c.requested_oplock_level = smb2::SMB2_OPLOCK_LEVEL_BATCH;
+  }
+  Request r = NewRequest(smb2::SMB2_CREATE);
+  r.tree_id = tree_id_;
+  r.encrypt = tree_encrypt_;
+  ByteWriter w(r.message);
+  SMB3_RETURN_IF_ERROR(smb2::EncodeCreateRequest(c, w));
+  Result<Response> resp = conn_->Call(std::move(r));
+  if (!resp.ok())
+    return Status(Code::kDisconnected, resp.status().nt_status(), "reopen: no answer");
+  if (resp->nt_status() != STATUS_SUCCESS) return Status::NtStatus(resp->nt_status(), "reopen by path");
+  SMB3_ASSIGN_OR_RETURN(auto cr, smb2::DecodeCreateResponse(resp->message));
+  // Only the same file: same CreationTime, and same on-disk id where both answers carry one. A
+  // file deleted and created again under the name, or a different file renamed onto it, is not
+  // this open's file, whatever its name.
+  bool same = cr.creation_time == ri.creation_time;
+  if (same && ri.has_on_disk_id && cr.contexts.on_disk_id)
+    same = cr.contexts.on_disk_id->disk_file_id == ri.disk_file_id &&
+           cr.contexts.on_disk_id->volume_id == ri.volume_id;
+  if (!same || cr.ToFileInfo().is_directory()) {
+    // Not ours: closed again, best effort (a failure here leaves an open the server drops with
+    // the session).
+    Request close = NewRequest(smb2::SMB2_CLOSE);
+    close.tree_id = tree_id_;
+    close.encrypt = tree_encrypt_;
+    ByteWriter cw(close.message);
+    smb2::CloseRequest cl;
+    cl.file_id = cr.file_id;
+    if (smb2::EncodeCloseRequest(cl, cw).ok()) (void)conn_->Call(std::move(close));
+    return Status(Code::kDisconnected, 0, "reopen by path: another file now has the name");
+  }
+  next.durable = ri.durable_requested && cr.contexts.durable_handle_v2.has_value();
+  next.oplock_level = cr.oplock_level;
+  // The reopen info first: an oplock break for the new FileId finds the open only once rebound,
+  // and its level must not be overwritten afterwards.
+  f.SetReopen(next);
+  f.Rebind(conn_, cr.file_id, tree_id_, tree_encrypt_);
   return Status::Ok();
 }
 

@@ -155,15 +155,15 @@ TEST(ReopenCut, OpenReestablishedOnTheCutConnectionIsReestablishedAgain) {
   EXPECT_EQ(writes[1].offset, 8u);
 }
 
-// Control: the server answers the DH2C with STATUS_OBJECT_NAME_NOT_FOUND. That is a refusal: the
-// file is lost at once (no second reconnect attempt), and the WRITE fails without reaching the
-// server.
+// Control: the server answers the DH2C with STATUS_OBJECT_NAME_NOT_FOUND (it does not know the
+// open) and the re-open by path that follows with the same status (the file is gone). The file
+// is lost at once (no second reconnect attempt), and the WRITE fails without reaching the server.
 TEST(ReopenCut, RefusedDurableReconnectLosesTheFile) {
   Dh2cLog dh2c;
-  ScriptedTcpServer s(NoDirectories, [&](uint64_t, const ClientRequest& rq) {
+  ScriptedTcpServer s(NoDirectories, [&](uint64_t n, const ClientRequest& rq) {
     CreateAnswer a;
     a.durable = true;
-    if (dh2c.Record(rq)) a.status = STATUS_OBJECT_NAME_NOT_FOUND;
+    if (dh2c.Record(rq) || n > 0) a.status = STATUS_OBJECT_NAME_NOT_FOUND;
     return a;
   });
   auto c = ConnectAnonymous(s, 5000ms);
