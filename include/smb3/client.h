@@ -25,9 +25,9 @@
 // with the open its first attempt made; if the server instead finds the file existing, the call
 // fails with kDisconnected (outcome unknown: the file may be this call's), never as "exists".
 // Non-durable creates that must not exist yet, renames and deletes are not sent again, and fail
-// with kDisconnected. A file open whose server no longer knows it (no durable handle granted, or
-// the durable reconnect answered STATUS_OBJECT_NAME_NOT_FOUND, e.g. after a restart that lost the
-// server's state) is re-opened by its path with its first access, sharing and options and
+// with kDisconnected. An open without a durable handle dies with its connection ([MS-SMB2]
+// 3.2.7.1). A durable open whose server no longer knows it (the durable reconnect answered
+// STATUS_OBJECT_NAME_NOT_FOUND, e.g. after a restart that lost the server's state) is re-opened by its path with its first access, sharing and options and
 // FILE_OPEN (never creating or truncating), asking again for a durable handle with a new
 // CreateGuid, and kept only if the file found has the CreationTime (and on-disk id, where the
 // server returns one) of the first open: a file replaced under the name is never taken for it.

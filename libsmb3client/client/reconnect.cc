@@ -290,9 +290,15 @@ Status ClientImpl::ReopenFiles(size_t* recovered, size_t* reopened, size_t* lost
     ReopenInfo ri = f->reopen();
     Status refused;  // why the durable reconnect could not be used, when it could not
     if (!ri.durable) {
-      // [MS-SMB2] 3.2.7.1: an open that is not durable dies with its connection.
-      refused = Status(Code::kDisconnected, 0, "no durable handle");
-    } else {
+      // [MS-SMB2] 3.2.7.1: an open that is not durable dies with its connection. It is not
+      // re-opened by path either: the server never promised to keep it, and whatever it was
+      // guarding (sharing, an oplock's cached data) may have changed hands in between.
+      f->MarkLost(Status(Code::kDisconnected, 0,
+                         "handle lost: no durable handle, the connection was re-established"));
+      ++*lost;
+      continue;
+    }
+    {
       // [MS-SMB2] 3.2.4.4: CREATE with the original parameters and
       // SMB2_CREATE_DURABLE_HANDLE_RECONNECT_V2 (2.2.13.2.12) naming Open.FileId and
       // Open.CreateGuid.
@@ -350,8 +356,7 @@ Status ClientImpl::ReopenFiles(size_t* recovered, size_t* reopened, size_t* lost
     // anyway, and a delete-on-close file may rightly be gone.
     if (f->directory() || (ri.create_options & smb2::FILE_DELETE_ON_CLOSE) != 0) {
       f->MarkLost(Status(Code::kDisconnected, refused.nt_status(),
-                         ri.durable ? "handle lost: the server refused the durable reconnect"
-                                    : "handle lost: no durable handle, the connection was re-established"));
+                         "handle lost: the server refused the durable reconnect"));
       ++*lost;
       continue;
     }
