@@ -8,7 +8,7 @@
 # file, sha256-checked on both sides).
 #
 # What the interrupted writer sees depends on what the server kept, and the client's reconnect log
-# line ("N open files recovered, M lost") says which: a handle re-established through its durable
+# line ("open files: N recovered by durable reconnect, P re-opened by path, M lost") says which: a handle re-established through its durable
 # handle v2 must let the write complete with the source's sha256; a lost handle must fail the writer
 # with EIO, and what reached the server must be exactly the source's first bytes (never wrong data;
 # README "Reconnect", fuse-smbd(8)). The lab's ksmbd cannot grant durable handles (ksmbd-tools 3.4.7
@@ -120,16 +120,24 @@ restart_ksmbd() {
 }
 # The writer's outcome, judged by what the client logged about the open at the reconnect.
 writer_outcome() {
-  local rc line recovered lost size
+  local rc line recovered reopened lost size
   wait "$writer_pid"
   rc=$?
   echo "writer status $rc; its stderr:"
   cat "$writer_err"
-  line=$(grep -E 'reconnected to .* open files recovered' "$vm_dir/fuse-smbd.log" | tail -n 1)
+  line=$(grep -E 'reconnected to .* open files: [0-9]+ recovered' "$vm_dir/fuse-smbd.log" | tail -n 1)
   echo "client: ${line:-no reconnect logged}"
   [ -n "$line" ] || return 1
-  recovered=$(echo "$line" | sed -E 's/.*: ([0-9]+) open files recovered, ([0-9]+) lost.*/\1/')
-  lost=$(echo "$line" | sed -E 's/.*: ([0-9]+) open files recovered, ([0-9]+) lost.*/\2/')
+  # "open files: R recovered by durable reconnect, P re-opened by path, L lost"; a handle re-opened
+  # by path is kept too (the server's file is the one the client opened), so it counts as recovered.
+  recovered=$(echo "$line" | sed -nE 's/.*open files: ([0-9]+) recovered.*/\1/p')
+  reopened=$(echo "$line" | sed -nE 's/.*, ([0-9]+) re-opened by path.*/\1/p')
+  lost=$(echo "$line" | sed -nE 's/.*, ([0-9]+) lost.*/\1/p')
+  if [ -z "$recovered" ] || [ -z "$reopened" ] || [ -z "$lost" ]; then
+    echo "cannot read the counts in the reconnect log line"
+    return 1
+  fi
+  recovered=$((recovered + reopened))
   size=$(stat -c %s "$server_copy") || return 1
   if [ "$recovered" -ge 1 ] && [ "$lost" -eq 0 ]; then
     vm_detail="handle recovered (durable v2): write completed"

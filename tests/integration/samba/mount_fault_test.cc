@@ -256,7 +256,8 @@ TEST_F(MountFault, FioVerifyThroughMountWhileCutting) {
   std::thread cutter = Cutter(Dir::kClientToServer, seq * kMiB / 2, 8, running);
   // Sequential and random writes, 4 jobs, each verified with crc32c after writing.
   auto fio = RunCommand({"fio", "--directory=" + mnt_.string(), "--ioengine=psync", "--direct=1",
-                         "--verify=crc32c", "--do_verify=1", "--verify_fatal=1", "--end_fsync=1",
+                         "--verify=crc32c", "--do_verify=1", "--verify_fatal=1",
+                         "--verify_state_save=0", "--end_fsync=1",
                          "--numjobs=2", "--group_reporting", "--output-format=terse",
                          "--name=seq", "--rw=write", "--bs=1M", "--size=" + std::to_string(seq) + "M",
                          "--name=rand", "--rw=randwrite", "--bs=64k", "--size=" + std::to_string(rnd) + "M"},
