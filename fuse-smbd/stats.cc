@@ -134,9 +134,9 @@ std::string RenderStatsText(const StatsReport& r, const OpStats& ops) {
   const auto& k = r.client;
   snprintf(line, sizeof line,
            "credits %u, requests %" PRIu64 ", credit stalls %" PRIu64 ", reconnects %" PRIu64
-           ", read %s, written %s\n",
-           k.credits_held, k.requests, k.credit_stalls, k.reconnects, Bytes(k.bytes_read).c_str(),
-           Bytes(k.bytes_written).c_str());
+           " (opens re-opened by path %" PRIu64 "), read %s, written %s\n",
+           k.credits_held, k.requests, k.credit_stalls, k.reconnects, k.reopened_by_path,
+           Bytes(k.bytes_read).c_str(), Bytes(k.bytes_written).c_str());
   out += line;
   snprintf(line, sizeof line,
            "responses %" PRIu64 ", reads %" PRIu64 ", writes %" PRIu64 ", pending interims %" PRIu64
@@ -157,6 +157,10 @@ std::string RenderStatsText(const StatsReport& r, const OpStats& ops) {
            k.rdma_reads, k.rdma_writes, k.rdma_acquire_exhausted, k.rdma_windows_bound,
            k.rdma_windows_invalidated_remote, k.rdma_windows_invalidated_local,
            k.rdma_bind_failures);
+  out += line;
+  snprintf(line, sizeof line,
+           "rdma buffer waits %" PRIu64 " (%" PRIu64 " us), file data copied on the RDMA path %s\n",
+           k.rdma_acquire_waits, k.rdma_acquire_wait_us, Bytes(k.bytes_copied_rdma).c_str());
   out += line;
   snprintf(line, sizeof line, "inodes %" PRIu64 ", open files %" PRIu64 ", in flight %" PRIu64 "\n\n",
            r.inodes, r.open_files, r.in_flight);

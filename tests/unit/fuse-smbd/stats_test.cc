@@ -82,6 +82,7 @@ TEST(StatsRender, EveryClientCounter) {
   k.rdma_acquire_waits = 1023;
   k.rdma_acquire_wait_us = 1024;
   k.bytes_copied_rdma = 1025;
+  k.reopened_by_path = 1026;
   const std::string json = RenderStatsJson(r, s);
   for (const char* key :
        {"\"requests\":1001", "\"responses\":1002", "\"bytes_read\":1003", "\"bytes_written\":1004",
@@ -93,7 +94,8 @@ TEST(StatsRender, EveryClientCounter) {
         "\"rdma_acquire_exhausted\":1018", "\"rdma_windows_bound\":1019",
         "\"rdma_windows_invalidated_remote\":1020", "\"rdma_windows_invalidated_local\":1021",
         "\"rdma_bind_failures\":1022", "\"rdma_acquire_waits\":1023",
-        "\"rdma_acquire_wait_us\":1024", "\"bytes_copied_rdma\":1025"}) {
+        "\"rdma_acquire_wait_us\":1024", "\"bytes_copied_rdma\":1025",
+        "\"reopened_by_path\":1026"}) {
     EXPECT_NE(json.find(key), std::string::npos) << key;
   }
   const std::string text = RenderStatsText(r, s);
@@ -102,7 +104,8 @@ TEST(StatsRender, EveryClientCounter) {
         "pending interims 1008", "reconnects 1009", "signed 1010", "encrypted 1011", "credits 1012",
         "data path inline: signing required, memory window", "rdma reads 1016", "rdma writes 1017",
         "buffers exhausted 1018", "windows bound 1019", "invalidated by server 1020", "by us 1021",
-        "bind failures 1022"}) {
+        "bind failures 1022", "rdma buffer waits 1023 (1024 us)",
+        "file data copied on the RDMA path 1.0 KiB", "opens re-opened by path 1026"}) {
     EXPECT_NE(text.find(part), std::string::npos) << part;
   }
 }
