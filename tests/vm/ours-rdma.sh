@@ -58,7 +58,7 @@ probe() { # POLICY: the transport must be SMB Direct
   out=$(bounded 120 "$smb3" probe --json --rdma "$1" -A "$creds" "$unc") || { echo "$out"; return 1; }
   echo "$out"
   vm_detail=$(echo "$out" | grep -oE '"transport_reason":"[^"]*"')
-  echo "$out" | grep -q '"transport":"smbdirect"'
+  grep -q '"transport":"smbdirect"' <<<"$out"
 }
 check smb3-probe-rdma-yes probe yes
 check smb3-probe-rdma-auto probe auto
@@ -106,7 +106,7 @@ stats_smbdirect() {
   local out
   out=$(bounded 60 "$fuse_smbd" stats "$mnt" --json) || { echo "$out"; return 1; }
   echo "$out"
-  echo "$out" | grep -q '"kind":"smbdirect"'
+  grep -q '"kind":"smbdirect"' <<<"$out"
 }
 stat_field() { # JSON FIELD: the first numeric FIELD in the stats JSON
   echo "$1" | grep -oE "\"$2\":[0-9]+" | head -n 1 | cut -d: -f2

@@ -64,7 +64,7 @@ link_state() { # WANT
   n=$(stat_field "$out" reconnects)
   vm_detail="reconnects ${n:-none}, $(echo "$out" | grep -oE '"kind":"[^"]*"')"
   echo "$vm_detail (want reconnects >= $1, kind smbdirect)"
-  [ "${n:-0}" -ge "$1" ] && echo "$out" | grep -q '"kind":"smbdirect"'
+  [ "${n:-0}" -ge "$1" ] && grep -q '"kind":"smbdirect"' <<<"$out"
 }
 bytes0() { # remember the mount's byte counters before a transfer
   local out

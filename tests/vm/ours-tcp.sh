@@ -37,7 +37,7 @@ probe() {
   out=$(bounded 120 "$smb3" probe --json --rdma no -A "$creds" "$unc") || { echo "$out"; return 1; }
   echo "$out"
   vm_detail=$(echo "$out" | grep -oE '"dialect":"[^"]*"')
-  echo "$out" | grep -q '"transport":"tcp"'
+  grep -q '"transport":"tcp"' <<<"$out"
 }
 check smb3-probe probe
 check smb3-put bounded 300 "$smb3" put --no-progress --rdma no -A "$creds" "$unc/ours.bin" "$src"
