@@ -45,6 +45,31 @@ uint16_t SmbDirectPort(const rdma::DeviceCaps& caps, uint16_t port) {
   return caps.iwarp && port == kSmbPort ? kIwarpPort : port;
 }
 
+std::vector<uint8_t> EncodeIrdOrdHeader(IrdOrd ours) {
+  std::vector<uint8_t> out(8);
+  for (int i = 0; i < 4; ++i) {
+    out[i] = static_cast<uint8_t>(ours.ird >> (24 - 8 * i));
+    out[4 + i] = static_cast<uint8_t>(ours.ord >> (24 - 8 * i));
+  }
+  return out;
+}
+
+Result<std::optional<IrdOrd>> CheckIrdOrdReply(std::span<const uint8_t> reply, IrdOrd ours) {
+  if (reply.size() != 8) return std::optional<IrdOrd>();
+  IrdOrd theirs;
+  for (int i = 0; i < 4; ++i) {
+    theirs.ird = theirs.ird << 8 | reply[i];
+    theirs.ord = theirs.ord << 8 | reply[4 + i];
+  }
+  // [MS-SMBD] 6.2: "If either the resulting IRD or ORD is zero, the connection is rejected";
+  // the answer is the smaller of each side's value, so never more than we offered.
+  if (theirs.ird == 0 || theirs.ord == 0)
+    return Status::Protocol("smbd: the server's iWARP IRD/ORD answer has a zero depth");
+  if (theirs.ird > ours.ird || theirs.ord > ours.ord)
+    return Status::Protocol("smbd: the server's iWARP IRD/ORD answer exceeds what we offered");
+  return std::optional<IrdOrd>(theirs);
+}
+
 SmbDirectTransport::SmbDirectTransport(std::unique_ptr<rdma::Endpoint> endpoint, std::string peer,
                                        const SmbDirectOptions& options,
                                        std::shared_ptr<BufferPool> pool, smbd::Connection engine)
@@ -102,16 +127,33 @@ Status SmbDirectTransport::Negotiate() {
     rdma::ConnectParams cp;
     // The server reads our WRITE data by RDMA READ (we are its responder) and writes READ data
     // (MS-SMB2 3.2.4.6-7): offer what the device allows; the endpoint clamps to 255.
-    cp.responder_resources = endpoint_->caps().max_qp_rd_atom;
-    cp.initiator_depth = endpoint_->caps().max_qp_init_rd_atom;
+    const rdma::DeviceCaps& caps = endpoint_->caps();
+    cp.responder_resources = std::min(caps.max_qp_rd_atom, 255u);
+    cp.initiator_depth = std::min(caps.max_qp_init_rd_atom, 255u);
     // MS-SMBD peers retry receiver-not-ready forever (Windows and ksmbd use 7).
     cp.rnr_retry_count = 7;
     cp.retry_count = 7;
     cp.timeout = options_.connect_timeout;
-    // iWARP's IRD/ORD private data (MS-SMBD 2.1, an MPA v2 exchange) is not sent: rdma_cm's
-    // iWARP providers negotiate IRD/ORD themselves from responder_resources/initiator_depth, and
-    // none of our test devices is iWARP. An iWARP peer that insists on it refuses the connection.
+    // [MS-SMBD] 6.1: over iWARP the private data starts with our IRD/ORD, as Windows and cifs.ko
+    // send it, for peers whose provider cannot negotiate them (MPA v1); an MPA v2 peer finds the
+    // same values there as in the connection request.
+    const IrdOrd ours{cp.responder_resources, cp.initiator_depth};
+    if (caps.iwarp) cp.private_data = EncodeIrdOrdHeader(ours);
     SMB3_RETURN_IF_ERROR(endpoint_->Connect(cp));
+    if (caps.iwarp) {
+      auto answer = CheckIrdOrdReply(endpoint_->accept_private_data(), ours);
+      if (!answer.ok()) {
+        BeginDisconnect();
+        return answer.status();
+      }
+      if (*answer) {
+        SMB3_LOG_INFO("smbd %s: iWARP IRD/ORD: ours %u/%u, the server answered %u/%u",
+                      peer_.c_str(), ours.ird, ours.ord, (*answer)->ird, (*answer)->ord);
+      } else {
+        SMB3_LOG_INFO("smbd %s: iWARP IRD/ORD %u/%u sent; the server answered none (its provider "
+                      "negotiates them)", peer_.c_str(), ours.ird, ours.ord);
+      }
+    }
     SMB3_RETURN_IF_ERROR(engine_.Start(smbd::Clock::now()));
     Drive(smbd::Clock::now());
   }

@@ -22,7 +22,9 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "base/buffer.h"
 #include "smb3/status.h"
@@ -67,6 +69,21 @@ struct SmbDirectCounters {
 // The port MS-SMBD uses on a device: 5445 for iWARP when the caller asked for SMB's 445
 // ([MS-SMBD] 2.1), else `port` unchanged.
 uint16_t SmbDirectPort(const rdma::DeviceCaps& caps, uint16_t port);
+
+// [MS-SMBD] 6.1: the IRD/ORD negotiate header an iWARP connecting peer puts first in its private
+// data, for providers that do not negotiate IRD/ORD themselves (no RFC 6581): IRD (the RDMA READs
+// it accepts at once) then ORD (those it issues), 32-bit big-endian each, as Windows and Linux
+// peers encode them.
+struct IrdOrd {
+  uint32_t ird = 0;
+  uint32_t ord = 0;
+};
+std::vector<uint8_t> EncodeIrdOrdHeader(IrdOrd ours);
+// [MS-SMBD] 6.2: the accepting peer's answer in its reply's private data. No header (any length
+// but 8: its provider negotiated, or it ignored ours): nullopt. A header must carry non-zero
+// depths no larger than the ones we sent (it answers min(ours, its own)); otherwise
+// kProtocol, and the connection is not used.
+Result<std::optional<IrdOrd>> CheckIrdOrdReply(std::span<const uint8_t> reply, IrdOrd ours);
 
 // Resolves `host` over rdma-core, connects to `port` (445 for InfiniBand and RoCE; 5445 for
 // iWARP, see SmbDirectPort), negotiates MS-SMBD and returns the transport, not yet started.

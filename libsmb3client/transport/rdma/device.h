@@ -191,6 +191,9 @@ class Endpoint {
   // is spent: destroy it and resolve again. Errors: kUnreachable (ECONNREFUSED: rejected or no
   // listener; EHOSTUNREACH: unreachable), kTimeout, kSystem, kInvalidArgument for a wrong state.
   virtual Status Connect(const ConnectParams& params) = 0;
+  // Active side, after a successful Connect: the private data the accepting peer sent with its
+  // reply (e.g. the iWARP IRD/ORD negotiate header, [MS-SMBD] 6.2); the CM may zero-pad it.
+  virtual std::vector<uint8_t> accept_private_data() const { return {}; }
   // Starts an orderly disconnect: outstanding work requests complete as flushed, then an
   // Event::kDisconnected. Idempotent.
   virtual void Disconnect() = 0;

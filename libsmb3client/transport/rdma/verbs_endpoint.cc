@@ -200,6 +200,11 @@ Result<rdma_cm_event_type> VerbsEndpoint::WaitCmEvent(Clock::time_point deadline
     rdma_cm_event* event = nullptr;
     if (rdma_get_cm_event(channel_.get(), &event) == 0) {
       rdma_cm_event_type type = event->event;
+      if (type == RDMA_CM_EVENT_ESTABLISHED && !passive_) {
+        // The acceptor's reply private data lives only until the event is acked.
+        const auto* pd = static_cast<const uint8_t*>(event->param.conn.private_data);
+        accept_private_data_.assign(pd, pd + (pd ? event->param.conn.private_data_len : 0));
+      }
       rdma_ack_cm_event(event);
       return type;
     }

@@ -140,6 +140,7 @@ class VerbsEndpoint final : public Endpoint {
   State state() const override { return state_; }
   const DeviceCaps& caps() const override { return caps_; }
   Status Connect(const ConnectParams& params) override;
+  std::vector<uint8_t> accept_private_data() const override { return accept_private_data_; }
   void Disconnect() override;
   Result<std::unique_ptr<MemoryRegion>> Register(std::span<uint8_t> memory,
                                                  uint32_t access) override;
@@ -195,6 +196,7 @@ class VerbsEndpoint final : public Endpoint {
   bool connected_once_ = false;
   bool passive_ = false;
   std::vector<uint8_t> peer_private_data_;  // passive: the initiator's, for Event::kConnected
+  std::vector<uint8_t> accept_private_data_;  // active: the acceptor's, from ESTABLISHED
   bool qp_error_ = false;
   bool disconnecting_ = false;
   Status disconnect_reason_;

@@ -161,6 +161,8 @@ class SoftEndpoint final : public rdma::Endpoint {
   State state() const override { return state_; }
   const rdma::DeviceCaps& caps() const override { return fabric_->options_.caps; }
 
+  std::vector<uint8_t> accept_private_data() const override { return accept_private_data_; }
+
   Status Connect(const rdma::ConnectParams& params) override {
     if (passive_ || state_ != State::kResolved) {
       return Status::Invalid("softrdma: Connect needs a resolved active endpoint");
@@ -182,6 +184,7 @@ class SoftEndpoint final : public rdma::Endpoint {
       return Status(Code::kUnreachable, ECONNREFUSED, "softrdma: no listener at port");
     }
     params_ = params;
+    accept_private_data_ = listener->params_.private_data;
     params_.responder_resources = std::min(params.responder_resources, caps().max_qp_rd_atom);
     params_.initiator_depth = std::min(params.initiator_depth, caps().max_qp_init_rd_atom);
     peer_ = listener;
@@ -739,6 +742,7 @@ class SoftEndpoint final : public rdma::Endpoint {
   Fabric* fabric_;
   rdma::QueueOptions queues_;
   rdma::ConnectParams params_;
+  std::vector<uint8_t> accept_private_data_;  // active: the listener's accept private data
   int fd_;
   State state_ = State::kResolved;
   bool qp_error_ = false;

@@ -85,6 +85,10 @@ class LockedEndpoint final : public rdma::Endpoint {
     std::lock_guard lock(*mu_);
     return inner_->Connect(params);
   }
+  std::vector<uint8_t> accept_private_data() const override {
+    std::lock_guard lock(*mu_);
+    return inner_->accept_private_data();
+  }
   void Disconnect() override {
     std::lock_guard lock(*mu_);
     inner_->Disconnect();
@@ -174,6 +178,8 @@ class ScriptedSmbdPeer {
   // Credits the transport granted us and we did not spend yet.
   uint32_t credits_from_client() const { return client_credits_; }
   bool disconnected() const { return disconnected_; }
+  // The private data of the initiator's connect, once its first message was received.
+  const std::vector<uint8_t>& connect_private_data() const { return connect_private_data_; }
 
   // The next event other than a send completion; nothing after `timeout`.
   std::optional<rdma::Event> NextEvent(std::chrono::milliseconds timeout = kWait) {
@@ -198,7 +204,10 @@ class ScriptedSmbdPeer {
   std::optional<std::vector<uint8_t>> Receive(std::chrono::milliseconds timeout = kWait) {
     auto e = NextEvent(timeout);
     if (!e) return std::nullopt;
-    if (e->kind == rdma::Event::Kind::kConnected) return Receive(timeout);
+    if (e->kind == rdma::Event::Kind::kConnected) {
+      connect_private_data_ = e->private_data;
+      return Receive(timeout);
+    }
     if (e->kind != rdma::Event::Kind::kRecv || !e->ok()) return std::nullopt;
     const auto index = static_cast<uint32_t>(e->wr_id);
     const uint8_t* p = recv_slab_.data() + size_t{index} * receive_size_;
@@ -326,6 +335,7 @@ class ScriptedSmbdPeer {
   uint32_t client_credits_ = 0;
   uint32_t max_send_ = 1364;
   bool disconnected_ = false;
+  std::vector<uint8_t> connect_private_data_;  // what the initiator sent with its connect
 };
 
 }  // namespace smb3::transport::test

@@ -105,9 +105,10 @@ class SmbDirectTransportTest : public ::testing::Test {
     mu_ = std::make_shared<std::mutex>();
     softrdma::FabricOptions fo;
     fo.progress = softrdma::FabricOptions::Progress::kOnPost;
+    fo.caps.iwarp = iwarp_;
     fabric_ = softrdma::Fabric::Create(fo);
     pool_ = BufferPool::Create();
-    auto listening = fabric_->Listen(kAddr, kPort);
+    auto listening = fabric_->Listen(kAddr, kPort, {}, accept_);
     ASSERT_TRUE(listening.ok()) << listening.status().ToString();
     peer_ = std::make_unique<ScriptedSmbdPeer>(
         std::make_unique<LockedEndpoint>(std::move(listening).value(), mu_));
@@ -159,6 +160,9 @@ class SmbDirectTransportTest : public ::testing::Test {
   }
   rdma::Endpoint& PeerInner() { return static_cast<LockedEndpoint&>(peer_->endpoint()).inner(); }
 
+  // Set by a derived fixture before SetUp: an iWARP device, and the server's accept parameters.
+  bool iwarp_ = false;
+  rdma::ConnectParams accept_;
   std::shared_ptr<std::mutex> mu_;
   std::shared_ptr<softrdma::Fabric> fabric_;
   std::shared_ptr<BufferPool> pool_;
@@ -517,6 +521,73 @@ TEST_F(SmbDirectTransportTest, NoDataChannelWhenNoBuffersAreAskedFor) {
   o.rdma_buffer_count = 0;
   ConnectAndStart(Response(), o);
   EXPECT_EQ(transport_->rdma_channel(), nullptr);
+}
+
+// [MS-SMBD] 6.1-6.2 over an iWARP device: our IRD/ORD go first in the connect's private data; the
+// server's answer in its accept is checked.
+class SmbDirectIwarpTest : public SmbDirectTransportTest {
+ protected:
+  explicit SmbDirectIwarpTest(std::vector<uint8_t> answer) {
+    iwarp_ = true;
+    accept_.private_data = std::move(answer);
+  }
+  static IrdOrd Ours() {
+    const auto caps = softrdma::FabricOptions::DefaultCaps();
+    return {std::min(caps.max_qp_rd_atom, 255u), std::min(caps.max_qp_init_rd_atom, 255u)};
+  }
+};
+class SmbDirectIwarpAnswered : public SmbDirectIwarpTest {
+ protected:
+  SmbDirectIwarpAnswered() : SmbDirectIwarpTest(EncodeIrdOrdHeader({Ours().ird, 1})) {}
+};
+class SmbDirectIwarpZeroAnswer : public SmbDirectIwarpTest {
+ protected:
+  SmbDirectIwarpZeroAnswer() : SmbDirectIwarpTest(EncodeIrdOrdHeader({Ours().ird, 0})) {}
+};
+
+TEST_F(SmbDirectIwarpAnswered, SendsItsIrdOrdAndAcceptsTheServersAnswer) {
+  auto t = Connect(Response());
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(peer_->connect_private_data(), EncodeIrdOrdHeader(Ours()));
+  EXPECT_GT(Ours().ird, 0u);
+}
+
+TEST_F(SmbDirectIwarpZeroAnswer, ZeroDepthInTheServersAnswerIsRefused) {
+  auto ep = ClientEndpoint();
+  auto t = ConnectSmbDirect(std::move(ep), "softrdma-peer", {}, pool_);
+  ASSERT_FALSE(t.ok());
+  EXPECT_TRUE(t.status().Is(Code::kProtocol)) << t.status().ToString();
+  auto e = peer_->NextEvent();
+  while (e && e->kind != rdma::Event::Kind::kDisconnected) e = peer_->NextEvent();
+  EXPECT_TRUE(peer_->disconnected());
+}
+
+TEST(IrdOrd, HeaderIsBigEndianIrdThenOrd) {
+  EXPECT_EQ(EncodeIrdOrdHeader({16, 8}), (std::vector<uint8_t>{0, 0, 0, 16, 0, 0, 0, 8}));
+  EXPECT_EQ(EncodeIrdOrdHeader({0x01020304, 0x0A0B0C0D}),
+            (std::vector<uint8_t>{1, 2, 3, 4, 10, 11, 12, 13}));
+}
+
+TEST(IrdOrd, AnswerIsCheckedAgainstWhatWeOffered) {
+  const IrdOrd ours{16, 8};
+  // No header: a provider that negotiates IRD/ORD itself (RFC 6581), or an IB-padded blob.
+  auto none = CheckIrdOrdReply({}, ours);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  auto padded = CheckIrdOrdReply(std::vector<uint8_t>(56), ours);
+  ASSERT_TRUE(padded.ok());
+  EXPECT_FALSE(padded->has_value());
+  auto smaller = CheckIrdOrdReply(EncodeIrdOrdHeader({4, 2}), ours);
+  ASSERT_TRUE(smaller.ok());
+  ASSERT_TRUE(smaller->has_value());
+  EXPECT_EQ((*smaller)->ird, 4u);
+  EXPECT_EQ((*smaller)->ord, 2u);
+  EXPECT_TRUE(CheckIrdOrdReply(EncodeIrdOrdHeader({16, 8}), ours).ok());
+  for (IrdOrd bad : {IrdOrd{0, 8}, IrdOrd{16, 0}, IrdOrd{17, 8}, IrdOrd{16, 9}}) {
+    auto r = CheckIrdOrdReply(EncodeIrdOrdHeader(bad), ours);
+    ASSERT_FALSE(r.ok()) << bad.ird << "/" << bad.ord;
+    EXPECT_TRUE(r.status().Is(Code::kProtocol)) << r.status().ToString();
+  }
 }
 
 TEST(SmbDirectPort, IwarpUses5445ForSmbsPort) {
