@@ -7,14 +7,16 @@
 # fuse-smbd over SMB Direct mounts with rdma=yes (READ/WRITE data by server-issued RDMA into our
 # registered buffers); its `fuse-smbd stats --json` after the runs shows how many bytes went by RDMA
 # and how many inline.
-# Usage (in the guest): side-by-side.sh FUSE_SMBD MIB RUNS [all|rdma]   (rdma: only the two SMB
-# Direct clients, cifs and fuse-smbd, mounted together and their runs interleaved)
+# Usage (in the guest): side-by-side.sh FUSE_SMBD MIB RUNS [all|rdma] [FUSE_OPTS]   (rdma: only the
+# two SMB Direct clients, cifs and fuse-smbd, mounted together and their runs interleaved;
+# FUSE_OPTS: more -o options for fuse-smbd, e.g. cache=loose for its writeback cache)
 # shellcheck source=tests/vm/lib.sh
 . "$(dirname "$0")/../../tests/vm/lib.sh"
 fuse_smbd=$1
 mib=${2:-64}
 runs=${3:-3}
 which=${4:-all}
+extra=${5:+,$5}
 creds=/tmp/bench-credentials
 (umask 077 && printf 'username=%s\npassword=%s\n' "$SMB3_LAB_USER" "$SMB3_LAB_PASSWORD" >"$creds")
 dd if=/dev/urandom of=/tmp/bench-src.bin bs=1M count="$mib" status=none
@@ -70,7 +72,7 @@ o="vers=3.1.1,username=$SMB3_LAB_USER,password=$SMB3_LAB_PASSWORD,cache=strict"
 if [ "$which" = rdma ]; then
   rm -f /tmp/runs-cifs-smbdirect /tmp/runs-fuse-smbd-smbdirect
   bounded 120 mount -t cifs "$SMB3_LAB_SHARE" /mnt/b-cifs-rdma -o "rdma,$o"
-  bounded 120 "$fuse_smbd" "$SMB3_LAB_SHARE" /mnt/b-fuse-rdma -o "credentials=$creds,rdma=yes"
+  bounded 120 "$fuse_smbd" "$SMB3_LAB_SHARE" /mnt/b-fuse-rdma -o "credentials=$creds,rdma=yes$extra"
   for ((i = 0; i < runs; i++)); do
     one_run cifs-smbdirect /mnt/b-cifs-rdma
     one_run fuse-smbd-smbdirect /mnt/b-fuse-rdma
@@ -83,14 +85,14 @@ fi
 if [ "$which" = all ] && bounded 120 mount -t cifs "$SMB3_LAB_SHARE" /mnt/b-cifs-tcp -o "$o"; then
   results+=("$(measure cifs-tcp /mnt/b-cifs-tcp)"); umount /mnt/b-cifs-tcp
 fi
-if [ "$which" = all ] && bounded 120 "$fuse_smbd" "$SMB3_LAB_SHARE" /mnt/b-fuse-tcp -o "credentials=$creds,rdma=no"; then
+if [ "$which" = all ] && bounded 120 "$fuse_smbd" "$SMB3_LAB_SHARE" /mnt/b-fuse-tcp -o "credentials=$creds,rdma=no$extra"; then
   results+=("$(measure fuse-smbd-tcp /mnt/b-fuse-tcp)"); fusermount3 -u /mnt/b-fuse-tcp
 fi
 if [ "$which" = rdma ] && mountpoint -q /mnt/b-fuse-rdma; then
   results+=("$(medians fuse-smbd-smbdirect)")
 fi
 if [ "$which" = rdma ] && mountpoint -q /mnt/b-fuse-rdma ||
-  { [ "$which" = all ] && bounded 120 "$fuse_smbd" "$SMB3_LAB_SHARE" /mnt/b-fuse-rdma -o "credentials=$creds,rdma=yes"; }; then
+  { [ "$which" = all ] && bounded 120 "$fuse_smbd" "$SMB3_LAB_SHARE" /mnt/b-fuse-rdma -o "credentials=$creds,rdma=yes$extra"; }; then
   [ "$which" = rdma ] || results+=("$(measure fuse-smbd-smbdirect /mnt/b-fuse-rdma)")
   stats=$(bounded 30 "$fuse_smbd" stats /mnt/b-fuse-rdma --json | tr ',{}' '\n\n\n')
   grep -E '"(bytes_read|bytes_written|bytes_rdma_read|bytes_rdma_write|bytes_inline|bytes_copied_rdma|rdma_data_path|rdma_mechanism|rdma_acquire_waits|rdma_acquire_wait_us|rdma_acquire_exhausted|credit_stalls|max_read|max_write)"' <<<"$stats" |
@@ -103,7 +105,7 @@ if [ "$which" = rdma ] && mountpoint -q /mnt/b-fuse-rdma ||
 fi
 
 echo
-echo "Lab side by side ($mib MiB, median of $runs, MB/s under TCG; ratio = fuse-smbd / reference)"
+echo "Lab side by side ($mib MiB, median of $runs, MB/s under TCG; ratio = fuse-smbd / reference; fuse-smbd -o ...${extra:-} over the defaults, cifs cache=strict)"
 echo
 echo "| client | dd write | dd read (cold) | dd O_DIRECT read | fio seq read 1M direct | fio seq write 1M direct |"
 echo "|---|---:|---:|---:|---:|---:|"
