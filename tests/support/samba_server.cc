@@ -17,6 +17,7 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 extern char** environ;
@@ -311,6 +312,25 @@ bool SambaServer::RunStart(uint16_t port, std::string* error) {
     return false;
   }
   return true;
+}
+
+int SambaServer::KillAll() const {
+  const std::string conf = smb_conf_path().string();
+  int killed = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "cmdline", std::ios::binary);
+    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ifstream cin(e.path() / "comm");
+    std::string comm;
+    std::getline(cin, comm);
+    if (comm.rfind("smbd", 0) != 0 && comm.rfind("samba", 0) != 0 && comm.rfind("rpcd", 0) != 0)
+      continue;
+    if (cmd.find(conf) == std::string::npos) continue;
+    if (kill(std::stoi(name), SIGKILL) == 0) ++killed;
+  }
+  return killed;
 }
 
 bool SambaServer::Restart(std::string* error) {

@@ -220,27 +220,6 @@ TEST_F(MountFault, DdThroughMountSurvivesCuts) {
               static_cast<unsigned long long>(proxy_->counters().cuts));
 }
 
-// Kills every smbd process of the instance with SIGKILL (found by its smb.conf on the command
-// line, killed by pid).
-int KillSmbd(const SambaServer& s) {
-  const std::string conf = s.smb_conf_path().string();
-  int killed = 0;
-  for (const auto& e : fs::directory_iterator("/proc")) {
-    const std::string name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(e.path() / "cmdline", std::ios::binary);
-    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::ifstream cin(e.path() / "comm");
-    std::string comm;
-    std::getline(cin, comm);
-    if (comm.rfind("smbd", 0) != 0 && comm.rfind("samba", 0) != 0 && comm.rfind("rpcd", 0) != 0)
-      continue;
-    if (cmd.find(conf) == std::string::npos) continue;
-    if (kill(std::stoi(name), SIGKILL) == 0) ++killed;
-  }
-  return killed;
-}
-
 // Samba killed (SIGKILL) and restarted while dd writes 64 MiB through the mount: Samba's restart
 // loses the durable handle, the client re-opens the file by path (the same file, by CreationTime
 // and on-disk id) and dd finishes with no error; the server's copy matches.
@@ -260,7 +239,7 @@ TEST_F(MountFault, DdSurvivesSambaRestart) {
     while (running && !(fs::exists(server_copy, ec) && fs::file_size(server_copy, ec) >= mib * kMiB / 4))
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     if (!running) return;
-    EXPECT_GT(KillSmbd(*samba_), 0);
+    EXPECT_GT(samba_->KillAll(), 0);
     std::string error;
     EXPECT_TRUE(samba_->Restart(&error)) << error;
     restarted = true;

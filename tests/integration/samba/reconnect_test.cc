@@ -214,27 +214,6 @@ TEST(Reconnect, SealedCopySurvivesCuts) {
   EXPECT_EQ(Sha256OfFile(s->share_path() / "sealed.bin"), Sha256Of(src));
 }
 
-// Kills every smbd process of the instance with SIGKILL (found by its smb.conf on the command
-// line, killed by pid).
-int KillSmbd(const SambaServer& s) {
-  const std::string conf = s.smb_conf_path().string();
-  int killed = 0;
-  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(e.path() / "cmdline", std::ios::binary);
-    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::ifstream cin(e.path() / "comm");
-    std::string comm;
-    std::getline(cin, comm);
-    if (comm.rfind("smbd", 0) != 0 && comm.rfind("samba", 0) != 0 && comm.rfind("rpcd", 0) != 0)
-      continue;
-    if (cmd.find(conf) == std::string::npos) continue;
-    if (kill(std::stoi(name), SIGKILL) == 0) ++killed;
-  }
-  return killed;
-}
-
 // Samba killed (SIGKILL) and restarted in the middle of a copy. Samba keeps the state of durable
 // opens in volatile databases (smbXsrv_open_global.tdb, locking.tdb, cleared when smbd starts), so
 // a restart loses every durable handle: the durable reconnect is refused with
@@ -257,7 +236,7 @@ TEST(Reconnect, ServerKilledAndRestartedMidCopy) {
   for (size_t off = 0; off < total; off += step) {
     if (off == total / 4) {
       killer = std::thread([&] {
-        EXPECT_GT(KillSmbd(*s), 0);
+        EXPECT_GT(s->KillAll(), 0);
         std::string error;
         EXPECT_TRUE(s->Restart(&error)) << error;
         restarted = true;
@@ -296,7 +275,7 @@ TEST(Reconnect, FileReplacedWhileServerDownIsNotReopened) {
   ASSERT_TRUE(f);
   auto data = Pattern(1 * kMiB, 5);
   ASSERT_TRUE(c->Write(f, 0, data).ok());
-  ASSERT_GT(KillSmbd(*s), 0);
+  ASSERT_GT(s->KillAll(), 0);
   const auto path = s->share_path() / "replaced.bin";
   // The new file gets the old one's owner and mode, so that only its identity tells them apart
   // (the re-open by path itself is allowed and succeeds).
