@@ -374,19 +374,30 @@ void OpWrite(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t of
   const auto start = Clock::now();
   uint8_t* held = impl->TakeReceiveBuffer();  // `data` lives in it until the write completes
   ++impl->in_flight;
-  auto done = [req, impl, held, start](smb3::Result<size_t> n) {
-    Reply reply(req, Op::kWrite, start);
-    if (n.ok()) {
-      reply.Written(*n);
-    } else {
-      reply.Status(n.status());
+  // Set when the write is answered before it completes (write-behind, see SmbFs); the completion
+  // then only gives the buffer back.
+  auto answered = std::make_shared<std::atomic<bool>>(false);
+  auto done = [req, impl, held, start, answered](smb3::Result<size_t> n) {
+    if (!answered->load()) {
+      Reply reply(req, Op::kWrite, start);
+      if (n.ok()) {
+        reply.Written(*n);
+      } else {
+        reply.Status(n.status());
+      }
     }
     impl->receive_pool.Release(held);
     --impl->in_flight;
   };
+  auto accept = [req, impl, start, answered](size_t n) {
+    answered->store(true);
+    impl->stats.CountWriteBehind();
+    Reply(req, Op::kWrite, start).Written(n);
+  };
   try {
     impl->fs.Write(fi->fh, static_cast<uint64_t>(off),
-                   std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data), size), done);
+                   std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data), size), done,
+                   accept);
   } catch (...) {
     done(smb3::Status::Errno(ENOMEM, "write"));
   }

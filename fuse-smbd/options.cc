@@ -325,6 +325,10 @@ ConfigStatus ApplyOne(std::string_view key_in, std::optional<std::string_view> v
   } else if (key == "prefault") {
     if (auto e = no_value()) return e;
     config->memory_prefault = true;
+  } else if (key == "writebehind_kb") {
+    if (!ParseUnsigned(val, &config->writebehind_kb) || config->writebehind_kb > (1u << 20)) {
+      return Error("writebehind_kb=" + std::string(val) + ": expected KiB from 0 to 1048576");
+    }
   } else if (key == "readahead_kb") {
     if (!ParseUnsigned(val, &config->readahead_kb) || config->readahead_kb > (1u << 20)) {
       return Error("readahead_kb=" + std::string(val) + ": expected KiB from 0 to 1048576");
@@ -646,7 +650,8 @@ std::string DescribeConfig(const MountConfig& c) {
   o << (c.default_permissions ? ",perm" : ",noperm") << (c.read_only ? ",ro" : ",rw");
   if (c.allow_other) o << ",allow_other";
   o << ",max_io_size=" << c.client.max_io_size << ",echo_interval=" << c.client.echo_interval.count()
-    << ",readahead_kb=" << c.readahead_kb << ",workers=" << c.workers;
+    << ",readahead_kb=" << c.readahead_kb << ",writebehind_kb=" << c.writebehind_kb
+    << ",workers=" << c.workers;
   if (c.memory_size != 0) o << ",memsize=" << c.memory_size;
   for (const std::string& f : c.fuse_options) o << "," << f;
   return o.str();

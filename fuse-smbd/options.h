@@ -29,6 +29,10 @@ enum class Backend : uint8_t { kSmb, kMemory };
 // the page cache (direct I/O).
 enum class CacheMode : uint8_t { kStrict, kLoose, kNone };
 
+// cache=strict write-behind: KiB of a file's writes answered before the server stored them (see
+// SmbFs); eight 1 MiB writes. 0 writes through.
+inline constexpr uint32_t kDefaultWriteBehindKb = 8192;
+
 struct MountConfig {
   std::string source;      // as given: //server[:port]/share[/subdir] (any text for backend=memory)
   std::string mountpoint;  // as given
@@ -55,6 +59,7 @@ struct MountConfig {
   uint32_t rsize = 0;        // 0 = default; the client applies min(rsize, wsize) as its I/O cap
   uint32_t wsize = 0;
   uint32_t readahead_kb = 8192;  // read_ahead_kb set on the mount's bdi when running as root
+  uint32_t writebehind_kb = kDefaultWriteBehindKb;
   unsigned workers = 4;          // threads for blocking metadata calls (0 = in the request loop)
   bool workers_set = false;
 

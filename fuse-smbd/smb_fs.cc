@@ -73,6 +73,7 @@ FsOptions FsOptionsFrom(const MountConfig& c) {
   o.actimeo = c.actimeo;
   o.cache = c.cache;
   o.use_server_ino = c.use_server_inodes;
+  o.write_behind = size_t{c.writebehind_kb} << 10;
   return o;
 }
 
@@ -94,6 +95,15 @@ struct stat SmbFs::MakeStat(uint64_t ino, const smb3::FileInfo& info) const {
     st.st_nlink = info.nlink == 0 ? 1 : info.nlink;
     st.st_size = static_cast<off_t>(info.end_of_file);
     st.st_blocks = static_cast<blkcnt_t>((info.allocation_size + 511) / 512);
+    if (behind_inodes_.load() != 0) {
+      // Writes behind not yet stored (or stored after the server answered this) make the file
+      // this long: never present it shorter than the kernel already knows it.
+      std::lock_guard lock(behind_mu_);
+      auto it = behind_.find(ino);
+      if (it != behind_.end() && it->second.end > info.end_of_file) {
+        st.st_size = static_cast<off_t>(it->second.end);
+      }
+    }
   }
   if (info.delete_pending || inodes_.IsUnlinked(ino)) st.st_nlink = 0;
   st.st_uid = options_.uid;
@@ -197,6 +207,7 @@ smb3::Result<smb3::FileInfo> SmbFs::InfoByIno(uint64_t ino) {
 }
 
 smb3::Result<struct stat> SmbFs::GetAttr(uint64_t ino, std::optional<uint64_t> fh) {
+  WaitWritesBehind(ino);  // size and times as the server will have them
   if (fh) {
     if (auto state = files_.Get(*fh)) {
       auto info = client_.QueryInfo(state->file);
@@ -215,6 +226,7 @@ smb3::Result<struct stat> SmbFs::GetAttr(uint64_t ino, std::optional<uint64_t> f
 // instead of asked for (a size change still asks: the server moves its times then).
 smb3::Result<struct stat> SmbFs::SetAttr(uint64_t ino, std::optional<uint64_t> fh,
                                          const SetAttrRequest& req) {
+  WaitWritesBehind(ino);  // a truncate or a time set lands after the writes answered before it
   const bool times = req.set_atime || req.set_mtime;
   if (!req.set_size && !times && !req.set_mode) {
     // chown: accepted, nothing to store; answer with what we just presented
@@ -292,6 +304,7 @@ smb3::Result<struct stat> SmbFs::SetAttr(uint64_t ino, std::optional<uint64_t> f
   smb3::Status st = smb3::Status::Ok();
   if (req.set_size) {
     st = apply([&](const smb3::FileHandle& h) { return client_.SetEndOfFile(h, req.size); });
+    if (st.ok()) ForgetWritesBehind(ino, req.size);
   }
   std::optional<smb3::FileInfo> base = req.set_size ? std::nullopt : known;
   uint32_t attrs = 0;
@@ -555,6 +568,7 @@ void SmbFs::Read(uint64_t fh, uint64_t offset, size_t length, ReadDone done) {
     done(Err(EBADF, "read"));
     return;
   }
+  WaitWritesBehind(state->ino);  // the server has them before it is asked for data
   client_.ReadAsyncView(state->file, offset, length,
                         [done = std::move(done)](smb3::Result<smb3::ReadView> r) {
                           if (r.ok()) {
@@ -565,11 +579,23 @@ void SmbFs::Read(uint64_t fh, uint64_t offset, size_t length, ReadDone done) {
                         });
 }
 
-void SmbFs::Write(uint64_t fh, uint64_t offset, std::span<const uint8_t> src, IoDone done) {
+void SmbFs::Write(uint64_t fh, uint64_t offset, std::span<const uint8_t> src, IoDone done,
+                  const std::function<void(size_t)>& accept) {
   auto state = files_.Get(fh);
   if (!state) {
     done(Err(EBADF, "write"));
     return;
+  }
+  const bool may_write_behind = accept && options_.write_behind != 0 &&
+                                options_.cache == CacheMode::kStrict && !writeback_ &&
+                                !state->append;
+  if (may_write_behind) {
+    // An earlier write behind failed: this open file's writes stop here, and the application
+    // hears of it now (once; a write after this one tries again).
+    if (const int e = state->deferred_error.exchange(0); e != 0) {
+      done(Err(e, "write (an earlier write of this file failed)"));
+      return;
+    }
   }
   if (state->append && !writeback_) {
     // O_APPEND: the server's end of file is the truth (another client may have appended).
@@ -580,21 +606,60 @@ void SmbFs::Write(uint64_t fh, uint64_t offset, std::span<const uint8_t> src, Io
     }
     offset = info->end_of_file;
   }
-  const bool keep_error = writeback_;
+  bool behind = false;
+  if (may_write_behind) {
+    std::lock_guard lock(behind_mu_);
+    auto [it, fresh] = behind_.try_emplace(state->ino);
+    Behind& b = it->second;
+    if (b.bytes + src.size() <= options_.write_behind) {
+      ++b.writes;
+      b.bytes += src.size();
+      b.end = std::max(b.end, offset + src.size());
+      behind = true;
+    }
+    if (fresh) behind_inodes_.store(behind_.size());
+    if (!behind && fresh) {
+      behind_.erase(it);
+      behind_inodes_.store(behind_.size());
+    }
+  }
+  const bool keep_error = writeback_ || behind;
   inodes_.DataChanged(state->ino);
-  IoDone finish = [this, state, keep_error, done = std::move(done)](smb3::Result<size_t> r) {
+  IoDone finish = [this, state, keep_error, behind, offset, size = src.size(),
+                   done = std::move(done)](smb3::Result<size_t> r) {
     inodes_.DataChanged(state->ino);
-    if (r.ok()) {
+    smb3::Status st;
+    if (!r.ok()) {
+      st = ToErrno(r.status());
+      if (keep_error) {
+        int expected = 0;
+        state->deferred_error.compare_exchange_strong(expected, static_cast<int>(st.detail()));
+      }
+      if (behind) {
+        Log(smb3::LogLevel::kWarning,
+            "write of %zu bytes at offset %llu failed after it was answered (write-behind): %s; "
+            "the next write, close or fsync of the file returns the error",
+            size, static_cast<unsigned long long>(offset), st.ToString().c_str());
+      }
+    }
+    if (behind) {
+      // The error is kept (above) before the file counts as drained: a flush that waited for
+      // this write finds it.
+      {
+        std::lock_guard lock(behind_mu_);
+        Behind& b = behind_[state->ino];
+        --b.writes;
+        b.bytes -= size;
+      }
+      behind_cv_.notify_all();
+    }
+    if (st.ok()) {
       done(std::move(r));
-      return;
+    } else {
+      done(st);
     }
-    const smb3::Status st = ToErrno(r.status());
-    if (keep_error) {
-      int expected = 0;
-      state->deferred_error.compare_exchange_strong(expected, static_cast<int>(st.detail()));
-    }
-    done(st);
   };
+  if (behind) accept(src.size());
   const size_t piece = options_.write_split;
   if (piece == 0 || src.size() < 2 * piece) {
     client_.WriteAsync(state->file, offset, src, std::move(finish));
@@ -633,9 +698,38 @@ void SmbFs::Write(uint64_t fh, uint64_t offset, std::span<const uint8_t> src, Io
   }
 }
 
+void SmbFs::WaitWritesBehind(uint64_t ino) {
+  if (behind_inodes_.load() == 0) return;
+  std::unique_lock lock(behind_mu_);
+  behind_cv_.wait(lock, [&] {
+    auto it = behind_.find(ino);
+    return it == behind_.end() || it->second.writes == 0;
+  });
+}
+
+void SmbFs::ForgetWritesBehind(uint64_t ino, std::optional<uint64_t> new_size) {
+  if (behind_inodes_.load() == 0) return;
+  std::lock_guard lock(behind_mu_);
+  auto it = behind_.find(ino);
+  if (it == behind_.end()) return;
+  if (new_size) {
+    it->second.end = *new_size;  // a truncate: the writes behind no longer make the size
+  } else if (it->second.writes == 0) {
+    behind_.erase(it);
+    behind_inodes_.store(behind_.size());
+  }
+}
+
+size_t SmbFs::writes_behind(uint64_t ino) const {
+  std::lock_guard lock(behind_mu_);
+  auto it = behind_.find(ino);
+  return it == behind_.end() ? 0 : it->second.writes;
+}
+
 smb3::Status SmbFs::Flush(uint64_t fh) {
   auto state = files_.Get(fh);
   if (!state) return Err(EBADF, "flush");
+  WaitWritesBehind(state->ino);
   if (const int e = state->deferred_error.exchange(0); e != 0) return Err(e, "flush");
   return smb3::Status::Ok();
 }
@@ -643,6 +737,7 @@ smb3::Status SmbFs::Flush(uint64_t fh) {
 smb3::Status SmbFs::Fsync(uint64_t fh) {
   auto state = files_.Get(fh);
   if (!state) return Err(EBADF, "fsync");
+  WaitWritesBehind(state->ino);
   if (const int e = state->deferred_error.exchange(0); e != 0) return Err(e, "fsync");
   if (!state->writable) return smb3::Status::Ok();
   return ToErrno(client_.Flush(state->file));
@@ -651,6 +746,7 @@ smb3::Status SmbFs::Fsync(uint64_t fh) {
 smb3::Status SmbFs::Release(uint64_t fh) {
   auto state = files_.Remove(fh);
   if (!state) return Err(EBADF, "release");
+  WaitWritesBehind(state->ino);
   smb3::FileInfo final_info;
   smb3::Status st = client_.Close(state->file, &final_info);
   if (st.ok() && state->writable) {
@@ -658,6 +754,7 @@ smb3::Status SmbFs::Release(uint64_t fh) {
     inodes_.UpdateVersion(state->ino, final_info.end_of_file, final_info.last_write_time);
   }
   inodes_.ReleaseOpen(state->ino);
+  if (!files_.FindByIno(state->ino)) ForgetWritesBehind(state->ino);
   return ToErrno(st);
 }
 
@@ -665,6 +762,7 @@ smb3::Status SmbFs::Fallocate(uint64_t fh, int mode, uint64_t offset, uint64_t l
   if (mode & ~FALLOC_FL_KEEP_SIZE) return Err(EOPNOTSUPP, "fallocate");
   auto state = files_.Get(fh);
   if (!state) return Err(EBADF, "fallocate");
+  WaitWritesBehind(state->ino);
   auto info = client_.QueryInfo(state->file);
   if (!info.ok()) return ToErrno(info.status());
   const uint64_t end = offset + length;

@@ -28,6 +28,17 @@
 //    negative dentry.
 //  - Writes: a failed asynchronous write is answered with its errno; with the writeback cache the
 //    error is also kept and returned by the next flush (close) or fsync.
+//  - Write-behind (cache=strict): the kernel sends a write-through write and waits for its answer,
+//    so one stream's writes would each wait a full round trip. A write is instead answered as soon
+//    as its SMB WRITEs are on their way, while the file's answered-but-unacknowledged writes stay
+//    within FsOptions::write_behind bytes (past that, a write is answered when the server answered
+//    it). The server sees the data in the order written, one round trip later; an error of such a
+//    write is kept and returned by the next write, flush (close) or fsync of that open file, as a
+//    page cache's writeback error would be. Everything that could observe the difference waits for
+//    the file's writes behind first: flush, fsync, release, read, getattr, setattr, fallocate; a
+//    lookup or directory listing meanwhile presents the size those writes make. O_APPEND writes
+//    (placed at the server's end of file) and cache=none never write behind; cache=loose has the
+//    kernel's writeback instead.
 //
 // Thread-safety: all methods may be called concurrently; completions of Read/Write run on the
 // client's connection thread.
@@ -38,6 +49,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <unordered_map>
@@ -67,6 +79,8 @@ struct FsOptions {
   // (0: one WriteAsync, split only at the negotiated max write size). See SmbFs::Write. 512 KiB
   // (a 1 MiB FUSE write in two) measured best of 128/256/512 KiB for dd O_DIRECT on a loaded host.
   size_t write_split = 512u << 10;
+  // cache=strict write-behind window per file (see above); 0 writes through.
+  size_t write_behind = size_t{kDefaultWriteBehindKb} << 10;
 };
 FsOptions FsOptionsFrom(const MountConfig& config);
 
@@ -141,8 +155,14 @@ class SmbFs {
   // Read hands out views of the received data (for fuse_reply_iov: no copy in our code); Write's
   // `src` must stay valid until `done` runs. A write of at least 2 * write_split bytes is sent as
   // several SMB WRITEs in flight together and answered when all completed (all or nothing).
+  // With `accept` and write-behind applying (see above), Write calls accept(src.size()) before it
+  // sends anything: the caller may then tell the application the write succeeded; `done` still
+  // runs at completion (src stays in use until then) and its error is kept for the open file.
   void Read(uint64_t fh, uint64_t offset, size_t length, ReadDone done);
-  void Write(uint64_t fh, uint64_t offset, std::span<const uint8_t> src, IoDone done);
+  void Write(uint64_t fh, uint64_t offset, std::span<const uint8_t> src, IoDone done,
+             const std::function<void(size_t)>& accept = nullptr);
+  // Writes of `ino` answered early and still in flight (stats, tests).
+  size_t writes_behind(uint64_t ino) const;
   // Memory Write's `src` will come from (the FUSE receive buffers), lent to the client so that
   // over SMB Direct the server reads WRITE data from it without a copy (smb3::Client::
   // RegisterIoMemory). Unregister only with no write from it in flight.
@@ -172,6 +192,11 @@ class SmbFs {
 
  private:
   struct stat MakeStat(uint64_t ino, const smb3::FileInfo& info) const;
+  // Blocks until no write of `ino` answered early is in flight.
+  void WaitWritesBehind(uint64_t ino);
+  // Forgets the end offset of `ino`'s writes behind once none is in flight (it stays past the last
+  // completion so that attributes asked for meanwhile are not presented short).
+  void ForgetWritesBehind(uint64_t ino, std::optional<uint64_t> new_size = std::nullopt);
   Entry MakeEntry(uint64_t ino, const smb3::FileInfo& info) const;
   uint32_t AccessFor(int flags) const;
   smb3::Status HideOpenFile(uint64_t ino, const std::string& path);
@@ -196,6 +221,16 @@ class SmbFs {
   HandleTable<OpenFileState> files_;
   HandleTable<OpenDirState> dirs_;
   std::atomic<bool> writeback_{false};
+  // Write-behind bookkeeping per inode (see above).
+  struct Behind {
+    size_t writes = 0;  // answered early, not yet completed
+    size_t bytes = 0;   // their bytes, against the window
+    uint64_t end = 0;   // the furthest end offset written behind since the last ForgetWritesBehind
+  };
+  mutable std::mutex behind_mu_;
+  std::condition_variable behind_cv_;
+  std::unordered_map<uint64_t, Behind> behind_;
+  std::atomic<size_t> behind_inodes_{0};  // behind_.size(), read without the lock
   std::atomic<uint64_t> hidden_counter_{0};
   std::atomic<bool> bad_names_logged_{false};
 };

@@ -162,8 +162,10 @@ std::string RenderStatsText(const StatsReport& r, const OpStats& ops) {
            "rdma buffer waits %" PRIu64 " (%" PRIu64 " us), file data copied on the RDMA path %s\n",
            k.rdma_acquire_waits, k.rdma_acquire_wait_us, Bytes(k.bytes_copied_rdma).c_str());
   out += line;
-  snprintf(line, sizeof line, "inodes %" PRIu64 ", open files %" PRIu64 ", in flight %" PRIu64 "\n\n",
-           r.inodes, r.open_files, r.in_flight);
+  snprintf(line, sizeof line,
+           "inodes %" PRIu64 ", open files %" PRIu64 ", in flight %" PRIu64
+           ", writes answered before stored (write-behind) %" PRIu64 "\n\n",
+           r.inodes, r.open_files, r.in_flight, ops.writes_behind());
   out += line;
   snprintf(line, sizeof line, "%-12s %10s %8s %12s %10s %10s %10s %10s\n", "op", "count", "errors",
            "bytes", "p50", "p90", "p99", "max");
@@ -186,10 +188,10 @@ std::string RenderStatsJson(const StatsReport& r, const OpStats& ops) {
   snprintf(b, sizeof b,
            "\"mountpoint\":\"%s\",\"source\":\"%s\",\"backend\":\"%s\",\"options\":\"%s\","
            "\"uptime_s\":%.3f,\"inodes\":%" PRIu64 ",\"open_files\":%" PRIu64
-           ",\"in_flight\":%" PRIu64 ",",
+           ",\"in_flight\":%" PRIu64 ",\"writes_behind\":%" PRIu64 ",",
            smb3::JsonEscape(r.mountpoint).c_str(), smb3::JsonEscape(r.source).c_str(),
            smb3::JsonEscape(r.backend).c_str(), smb3::JsonEscape(r.options).c_str(), r.uptime_s, r.inodes,
-           r.open_files, r.in_flight);
+           r.open_files, r.in_flight, ops.writes_behind());
   out += b;
   const auto& c = r.connection;
   snprintf(b, sizeof b,

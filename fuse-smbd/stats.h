@@ -28,6 +28,9 @@ class OpStats {
   static constexpr int kBuckets = 64 * 8;
 
   void Record(Op op, uint64_t latency_ns, uint64_t bytes, bool error);
+  // A write answered before the server stored it (cache=strict write-behind).
+  void CountWriteBehind() { writes_behind_.fetch_add(1, std::memory_order_relaxed); }
+  uint64_t writes_behind() const { return writes_behind_.load(std::memory_order_relaxed); }
 
   struct OpSnapshot {
     uint64_t count = 0, errors = 0, bytes = 0;
@@ -45,6 +48,7 @@ class OpStats {
     std::array<std::atomic<uint64_t>, kBuckets> buckets{};
   };
   std::array<PerOp, static_cast<size_t>(Op::kCount)> ops_{};
+  std::atomic<uint64_t> writes_behind_{0};
 };
 
 // Everything `fuse-smbd stats` shows.

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <map>
 
+#include "smb_fs.h"
+
 namespace fuse_smbd {
 namespace {
 
@@ -185,6 +187,14 @@ TEST(MountOptions, Rdma) {
   EXPECT_NE(ErrorOf("rdma=maybe"), "");
 }
 
+TEST(MountOptions, WriteBehindWindow) {
+  EXPECT_EQ(Parsed("").writebehind_kb, 8192u);
+  EXPECT_EQ(Parsed("writebehind_kb=0").writebehind_kb, 0u);
+  const MountConfig c = Parsed("writebehind_kb=2048");
+  EXPECT_EQ(c.writebehind_kb, 2048u);
+  EXPECT_EQ(FsOptionsFrom(c).write_behind, 2048u << 10);
+}
+
 TEST(MountOptions, BadValuesNameTheOption) {
   struct Case {
     const char* opts;
@@ -196,6 +206,7 @@ TEST(MountOptions, BadValuesNameTheOption) {
       {"echo_interval=0", "echo_interval"}, {"uid=no-such-user-xyz", "uid"},
       {"gid=no-such-group-xyz", "gid"}, {"backend=disk", "backend"}, {"ro=1", "ro"},
       {"username", "username"},    {"memsize=12Q", "memsize"},    {"seal=yes", "seal"},
+      {"writebehind_kb=x", "writebehind_kb"}, {"writebehind_kb=2000000", "writebehind_kb"},
   };
   for (const Case& c : cases) {
     const std::string err = ErrorOf(c.opts);

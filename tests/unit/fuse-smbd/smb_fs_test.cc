@@ -11,6 +11,7 @@
 #include <future>
 
 #include "memory_client.h"
+#include "smb3/ntstatus.h"
 
 namespace fuse_smbd {
 namespace {
@@ -506,12 +507,10 @@ TEST_F(SmbFsTest, BadHandles) {
   EXPECT_EQ(ErrnoOf(fs_.ReleaseDir(999)), EBADF);
 }
 
-// A server that lists names no POSIX directory can hold (issue 7 item 6): MemoryClient refuses to
-// create them, so this client adds them to its listings.
-class HostileListingClient final : public smb3::Client {
+// Passes every call to a MemoryClient; tests override what they need to change.
+class ForwardingClient : public smb3::Client {
  public:
-  explicit HostileListingClient(MemoryClient& inner) : in_(inner) {}
-  std::vector<std::string> extra;  // names added to every listing
+  explicit ForwardingClient(MemoryClient& inner) : in_(inner) {}
 
   smb3::ConnectionInfo info() const override { return in_.info(); }
   smb3::ClientStats stats() const override { return in_.stats(); }
@@ -538,16 +537,7 @@ class HostileListingClient final : public smb3::Client {
   smb3::Result<smb3::FileInfo> QueryInfo(const smb3::FileHandle& f) override { return in_.QueryInfo(f); }
   smb3::Result<smb3::FileInfo> Stat(std::string_view p) override { return in_.Stat(p); }
   smb3::Result<std::vector<smb3::DirEntry>> ListDirectory(std::string_view p) override {
-    auto list = in_.ListDirectory(p);
-    if (!list.ok()) return list;
-    for (const std::string& name : extra) {
-      smb3::DirEntry e;
-      e.name = name;
-      e.info.file_id = 0x7777;
-      e.info.end_of_file = 1;
-      list->push_back(e);
-    }
-    return list;
+    return in_.ListDirectory(p);
   }
   smb3::Status SetEndOfFile(const smb3::FileHandle& f, uint64_t n) override { return in_.SetEndOfFile(f, n); }
   smb3::Status SetBasicInfo(const smb3::FileHandle& f, smb3::FileTime c, smb3::FileTime a,
@@ -576,8 +566,71 @@ class HostileListingClient final : public smb3::Client {
   }
   void Disconnect() override { in_.Disconnect(); }
 
- private:
+ protected:
   MemoryClient& in_;
+};
+
+// A server that lists names no POSIX directory can hold (issue 7 item 6): MemoryClient refuses to
+// create them, so this client adds them to its listings.
+class HostileListingClient final : public ForwardingClient {
+ public:
+  using ForwardingClient::ForwardingClient;
+  std::vector<std::string> extra;  // names added to every listing
+
+  smb3::Result<std::vector<smb3::DirEntry>> ListDirectory(std::string_view p) override {
+    auto list = in_.ListDirectory(p);
+    if (!list.ok()) return list;
+    for (const std::string& name : extra) {
+      smb3::DirEntry e;
+      e.name = name;
+      e.info.file_id = 0x7777;
+      e.info.end_of_file = 1;
+      list->push_back(e);
+    }
+    return list;
+  }
+};
+
+// A server that answers WRITEs only when the test says so (or fails them): what write-behind
+// does while writes are on the wire.
+class HeldWritesClient final : public ForwardingClient {
+ public:
+  using ForwardingClient::ForwardingClient;
+
+  void WriteAsync(const smb3::FileHandle& f, uint64_t o, std::span<const uint8_t> s,
+                  smb3::IoCallback cb) override {
+    std::lock_guard lock(mu_);
+    held_.push_back({f, o, s, std::move(cb)});
+  }
+  size_t held() {
+    std::lock_guard lock(mu_);
+    return held_.size();
+  }
+  // Stores (or, with `fail`, refuses with STATUS_DISK_FULL) every held write, in order.
+  void Answer(bool fail = false) {
+    std::vector<Held> now;
+    {
+      std::lock_guard lock(mu_);
+      now.swap(held_);
+    }
+    for (Held& h : now) {
+      if (fail) {
+        h.cb(smb3::Status::NtStatus(smb3::STATUS_DISK_FULL, "write"));
+      } else {
+        in_.WriteAsync(h.file, h.offset, h.data, std::move(h.cb));
+      }
+    }
+  }
+
+ private:
+  struct Held {
+    smb3::FileHandle file;
+    uint64_t offset;
+    std::span<const uint8_t> data;
+    smb3::IoCallback cb;
+  };
+  std::mutex mu_;
+  std::vector<Held> held_;
 };
 
 TEST(ServerNames, OnlyNamesAPosixDirectoryCanHold) {
@@ -616,6 +669,202 @@ TEST(ServerNames, BadNamesFromTheServerAreSkippedInReaddirAndReaddirplus) {
   EXPECT_FALSE(fs.inodes().Find("d/x/y").has_value());
   EXPECT_FALSE(fs.inodes().Find("d/../../etc").has_value());
   EXPECT_TRUE(fs.inodes().Find("d/fine").has_value());
+}
+
+// cache=strict write-behind (see SmbFs): answered before the server stored the data, within the
+// window; everything that could tell the difference waits.
+class WriteBehind : public ::testing::Test {
+ protected:
+  explicit WriteBehind(CacheMode cache = CacheMode::kStrict) : held_(memory_), fs_(held_, Opts(cache)) {}
+  static FsOptions Opts(CacheMode cache) {
+    FsOptions o;
+    o.cache = cache;
+    o.write_behind = 2u << 20;  // two 1 MiB writes
+    return o;
+  }
+  struct Tracked {
+    std::vector<uint8_t> data;
+    std::atomic<bool> accepted{false};
+    std::atomic<bool> completed{false};
+    std::atomic<int> error{0};
+  };
+  std::shared_ptr<Tracked> StartWrite(uint64_t fh, uint64_t off, size_t n, char c) {
+    auto t = std::make_shared<Tracked>();
+    t->data.assign(n, static_cast<uint8_t>(c));
+    fs_.Write(
+        fh, off, t->data,
+        [t](smb3::Result<size_t> r) {
+          t->error = r.ok() ? 0 : ErrnoOf(r.status());
+          t->completed = true;
+        },
+        [t](size_t count) {
+          EXPECT_EQ(count, t->data.size());
+          t->accepted = true;
+        });
+    return t;
+  }
+  std::pair<uint64_t, uint64_t> Create(const std::string& name, int flags = O_RDWR | O_CREAT) {
+    auto r = fs_.Create(kRoot, name, S_IFREG | 0644, flags);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? std::make_pair(r->first.ino, r->second.fh) : std::make_pair(uint64_t{0}, uint64_t{0});
+  }
+  // Runs `f` on another thread; true if it is still waiting after 100 ms.
+  template <class F>
+  static bool Waits(std::future<F>& f) {
+    return f.wait_for(std::chrono::milliseconds(100)) == std::future_status::timeout;
+  }
+
+  MemoryClient memory_;
+  HeldWritesClient held_;
+  SmbFs fs_;
+};
+
+TEST_F(WriteBehind, AnsweredAtOnceWithinTheWindowAndDrainedByClose) {
+  auto [ino, fh] = Create("f");
+  const size_t mib = 1 << 20;
+  auto w1 = StartWrite(fh, 0, mib, 'a');
+  auto w2 = StartWrite(fh, mib, mib, 'b');
+  auto w3 = StartWrite(fh, 2 * mib, mib, 'c');  // the window is full: answered when stored
+  EXPECT_TRUE(w1->accepted);
+  EXPECT_TRUE(w2->accepted);
+  EXPECT_FALSE(w3->accepted);
+  EXPECT_FALSE(w1->completed || w2->completed || w3->completed);
+  EXPECT_EQ(held_.held(), 6u);  // each 1 MiB write went out as two 512 KiB WRITEs
+  EXPECT_EQ(fs_.writes_behind(ino), 2u);
+
+  // The server still has an empty file; a lookup meanwhile presents the size the writes make.
+  ASSERT_EQ(memory_.Stat("f")->end_of_file, 0u);
+  auto e = fs_.Lookup(kRoot, "f");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->attr.st_size, static_cast<off_t>(2 * mib));
+
+  auto flush = std::async(std::launch::async, [&, fh = fh] { return fs_.Flush(fh); });
+  EXPECT_TRUE(Waits(flush));  // close(2) returns only once the server has the data
+  held_.Answer();
+  EXPECT_TRUE(flush.get().ok());
+  EXPECT_TRUE(w1->completed && w2->completed && w3->completed);
+  EXPECT_EQ(w1->error + w2->error + w3->error, 0);
+  EXPECT_EQ(fs_.writes_behind(ino), 0u);
+  ASSERT_EQ(memory_.Stat("f")->end_of_file, 3 * mib);
+  std::vector<uint8_t> back(3 * mib);
+  auto h = memory_.Open("f", {.desired_access = smb3::kAccessReadData});
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(*memory_.Read(h->handle, 0, back), back.size());
+  EXPECT_EQ(back[0], 'a');
+  EXPECT_EQ(back[mib], 'b');
+  EXPECT_EQ(back[3 * mib - 1], 'c');
+  ASSERT_TRUE(memory_.Close(h->handle).ok());
+  ASSERT_TRUE(fs_.Release(fh).ok());
+}
+
+TEST_F(WriteBehind, AFailureComesBackAtTheNextWriteAndAtClose) {
+  auto [ino, fh] = Create("f");
+  auto w1 = StartWrite(fh, 0, 4096, 'a');
+  ASSERT_TRUE(w1->accepted);
+  held_.Answer(/*fail=*/true);
+  EXPECT_EQ(w1->error, ENOSPC);  // the application was told "written": the error is kept
+  auto w2 = StartWrite(fh, 4096, 4096, 'b');
+  EXPECT_FALSE(w2->accepted);  // the next write returns it at once
+  EXPECT_TRUE(w2->completed);
+  EXPECT_EQ(w2->error, ENOSPC);
+  EXPECT_EQ(held_.held(), 0u);  // and sent nothing
+
+  auto w3 = StartWrite(fh, 4096, 4096, 'c');  // reported once: the next write tries again
+  ASSERT_TRUE(w3->accepted);
+  held_.Answer(/*fail=*/true);
+  EXPECT_EQ(ErrnoOf(fs_.Flush(fh)), ENOSPC);  // close(2) sees it
+  EXPECT_TRUE(fs_.Flush(fh).ok());
+
+  auto w4 = StartWrite(fh, 0, 4096, 'd');
+  ASSERT_TRUE(w4->accepted);
+  held_.Answer(/*fail=*/true);
+  EXPECT_EQ(ErrnoOf(fs_.Fsync(fh)), ENOSPC);  // and so does fsync(2)
+  ASSERT_TRUE(fs_.Release(fh).ok());
+}
+
+TEST_F(WriteBehind, ReadGetattrTruncateAndFsyncWaitForTheWritesBehind) {
+  auto [ino, fh] = Create("f");
+  auto w = StartWrite(fh, 0, 8192, 'x');
+  ASSERT_TRUE(w->accepted);
+  auto attr = std::async(std::launch::async, [&, ino = ino, fh = fh] { return fs_.GetAttr(ino, fh); });
+  auto read = std::async(std::launch::async, [&, fh = fh] {
+    std::promise<smb3::Result<smb3::ReadView>> p;
+    fs_.Read(fh, 0, 8192, [&](smb3::Result<smb3::ReadView> r) { p.set_value(std::move(r)); });
+    auto r = p.get_future().get();
+    return r.ok() ? r->size : size_t{0};
+  });
+  EXPECT_TRUE(Waits(attr));
+  EXPECT_TRUE(Waits(read));
+  held_.Answer();
+  ASSERT_TRUE(attr.get().ok());
+  EXPECT_EQ(read.get(), 8192u);  // not the empty file the server had before
+
+  auto w2 = StartWrite(fh, 8192, 8192, 'y');
+  ASSERT_TRUE(w2->accepted);
+  SetAttrRequest truncate;
+  truncate.set_size = true;
+  truncate.size = 100;
+  auto set = std::async(std::launch::async, [&, ino = ino, fh = fh] { return fs_.SetAttr(ino, fh, truncate); });
+  EXPECT_TRUE(Waits(set));  // the truncate lands after the write, not before it
+  held_.Answer();
+  ASSERT_TRUE(set.get().ok());
+  EXPECT_EQ(memory_.Stat("f")->end_of_file, 100u);
+  auto e = fs_.Lookup(kRoot, "f");
+  ASSERT_TRUE(e.ok());
+  EXPECT_EQ(e->attr.st_size, 100);  // no longer the end of the writes behind
+
+  auto w3 = StartWrite(fh, 0, 10, 'z');
+  ASSERT_TRUE(w3->accepted);
+  auto sync = std::async(std::launch::async, [&, fh = fh] { return fs_.Fsync(fh); });
+  EXPECT_TRUE(Waits(sync));
+  held_.Answer();
+  EXPECT_TRUE(sync.get().ok());
+  ASSERT_TRUE(fs_.Release(fh).ok());
+}
+
+TEST_F(WriteBehind, NeverForAppendOrAZeroWindow) {
+  auto [ino, fh] = Create("f", O_WRONLY | O_CREAT | O_APPEND);
+  auto w = StartWrite(fh, 0, 10, 'a');
+  EXPECT_FALSE(w->accepted);  // its place is the server's end of file: known only in order
+  held_.Answer();
+  EXPECT_TRUE(w->completed);
+  ASSERT_TRUE(fs_.Release(fh).ok());
+
+  FsOptions o = Opts(CacheMode::kStrict);
+  o.write_behind = 0;
+  SmbFs through(held_, o);
+  auto c = through.Create(kRoot, "g", S_IFREG | 0644, O_RDWR | O_CREAT);
+  ASSERT_TRUE(c.ok());
+  bool accepted = false;
+  std::vector<uint8_t> data(10, 'g');
+  through.Write(c->second.fh, 0, data, [](smb3::Result<size_t>) {}, [&](size_t) { accepted = true; });
+  EXPECT_FALSE(accepted);
+  held_.Answer();
+  ASSERT_TRUE(through.Release(c->second.fh).ok());
+}
+
+class WriteBehindNone : public WriteBehind {
+ protected:
+  WriteBehindNone() : WriteBehind(CacheMode::kNone) {}
+};
+
+TEST_F(WriteBehindNone, DirectIoWritesThrough) {
+  auto [ino, fh] = Create("f");
+  auto w = StartWrite(fh, 0, 10, 'a');
+  EXPECT_FALSE(w->accepted);  // cache=none: the server has it when write(2) returns
+  held_.Answer();
+  EXPECT_TRUE(w->completed);
+  ASSERT_TRUE(fs_.Release(fh).ok());
+}
+
+TEST_F(WriteBehind, NotUnderTheWritebackCache) {
+  fs_.SetWriteback(true);  // cache=loose: the kernel's writeback is already behind
+  auto [ino, fh] = Create("f");
+  auto w = StartWrite(fh, 0, 10, 'a');
+  EXPECT_FALSE(w->accepted);
+  held_.Answer();
+  EXPECT_TRUE(w->completed);
+  ASSERT_TRUE(fs_.Release(fh).ok());
 }
 
 class SmallShare : public SmbFsTest {
