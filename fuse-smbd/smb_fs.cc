@@ -617,11 +617,8 @@ void SmbFs::Write(uint64_t fh, uint64_t offset, std::span<const uint8_t> src, Io
       b.end = std::max(b.end, offset + src.size());
       behind = true;
     }
-    if (fresh) behind_inodes_.store(behind_.size());
-    if (!behind && fresh) {
-      behind_.erase(it);
-      behind_inodes_.store(behind_.size());
-    }
+    if (!behind && fresh) behind_.erase(it);
+    behind_inodes_.store(behind_.size());
   }
   const bool keep_error = writeback_ || behind;
   inodes_.DataChanged(state->ino);
