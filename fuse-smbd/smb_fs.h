@@ -161,7 +161,7 @@ class SmbFs {
   void Read(uint64_t fh, uint64_t offset, size_t length, ReadDone done);
   void Write(uint64_t fh, uint64_t offset, std::span<const uint8_t> src, IoDone done,
              const std::function<void(size_t)>& accept = nullptr);
-  // Writes of `ino` answered early and still in flight (stats, tests).
+  // Writes of `ino` answered early and still in flight (for tests).
   size_t writes_behind(uint64_t ino) const;
   // Memory Write's `src` will come from (the FUSE receive buffers), lent to the client so that
   // over SMB Direct the server reads WRITE data from it without a copy (smb3::Client::
@@ -195,7 +195,8 @@ class SmbFs {
   // Blocks until no write of `ino` answered early is in flight.
   void WaitWritesBehind(uint64_t ino);
   // Forgets the end offset of `ino`'s writes behind once none is in flight (it stays past the last
-  // completion so that attributes asked for meanwhile are not presented short).
+  // completion so that attributes asked for meanwhile are not presented short); with `new_size`
+  // (a truncate) the end becomes that size instead.
   void ForgetWritesBehind(uint64_t ino, std::optional<uint64_t> new_size = std::nullopt);
   Entry MakeEntry(uint64_t ino, const smb3::FileInfo& info) const;
   uint32_t AccessFor(int flags) const;
