@@ -552,8 +552,11 @@ TEST_F(RdmaIoSim, CreditChargeCoversTheRdmaLength) {
 // One ReadAsyncView of `pieces` READs of `piece_size` bytes, sent as ClientImpl::ReadAsyncView
 // sends them (client/file_ops.cc): in file order from the caller's thread, each acquiring its
 // buffer when built (waiting while the pool is empty), each settled by the view's budget when its
-// response arrives. The server answers every READ as it comes, RDMA-writing Pattern(piece, i).
-// Returns the pieces' outcomes; fails the test when the view does not complete.
+// response arrives. The server answers every READ as it comes, RDMA-writing Pattern(piece, i) —
+// except, when `hold_first` > 0, the first `hold_first` READs: those it answers only once the
+// caller has been seen waiting for a buffer (so a view larger than a pool of `hold_first` buffers
+// waits every time, whatever the threads' timing). Returns the pieces' outcomes; fails the test
+// when the view does not complete.
 struct ViewRun {
   std::vector<std::optional<RdmaReadPiece>> pieces;
   size_t held = 0;
@@ -561,7 +564,7 @@ struct ViewRun {
 
 class ViewSim : public RdmaIoSim {
  protected:
-  ViewRun ReadView(size_t pieces, uint32_t piece_size, size_t max_held) {
+  ViewRun ReadView(size_t pieces, uint32_t piece_size, size_t max_held, size_t hold_first = 0) {
     auto budget = std::make_shared<client::ViewBufferBudget>(pieces, max_held);
     std::mutex mu;
     std::condition_variable cv;
@@ -605,17 +608,34 @@ class ViewSim : public RdmaIoSim {
         });
       }
     });
-    for (size_t i = 0; i < pieces; ++i) {
-      ClientRequest req = NextSingle();
+    auto answer = [&](const ClientRequest& req, size_t i) {
       auto f = ParseReadRequestChannel(req);
       if (!f.ok() || f->descriptors.size() != 1) {
         ADD_FAILURE() << "READ " << i << " carries no single descriptor";
-        break;
+        return false;
       }
       const auto data = Pattern(piece_size, static_cast<uint8_t>(req.header.message_id));
       EXPECT_TRUE(channel_->PeerWrite(f->descriptors[0], data).ok());
       channel_->PeerInvalidate(f->descriptors[0].token);
       EXPECT_TRUE(server_->Reply({RdmaReadResponse(req.header, piece_size)}).ok());
+      return true;
+    };
+    std::vector<ClientRequest> held;
+    for (size_t i = 0; i < pieces; ++i) {
+      ClientRequest req = NextSingle();
+      if (i < hold_first) {
+        held.push_back(std::move(req));
+        if (held.size() < hold_first && i + 1 < pieces) continue;
+        // Every buffer is in a READ the server has not answered: the caller's next Begin waits.
+        EXPECT_TRUE(WaitUntil([&] { return Stats().rdma_acquire_waits > 0; }))
+            << "the caller never waited for a buffer";
+        bool ok = true;
+        for (size_t k = 0; k < held.size() && ok; ++k) ok = answer(held[k], k);
+        held.clear();
+        if (!ok) break;
+        continue;
+      }
+      if (!answer(req, i)) break;
     }
     {
       std::unique_lock lock(mu);
@@ -636,7 +656,7 @@ class ViewSim : public RdmaIoSim {
 TEST_F(ViewSim, AViewLargerThanThePoolCompletesAndHoldsAtMostItsBudget) {
   Start(65536, 4);
   CloseAtExit close(conn_);
-  ViewRun run = ReadView(10, 65536, /*max_held=*/2);
+  ViewRun run = ReadView(10, 65536, /*max_held=*/2, /*hold_first=*/4);
   ASSERT_EQ(run.pieces.size(), 10u);
   for (size_t i = 0; i < run.pieces.size(); ++i) {
     ASSERT_TRUE(run.pieces[i].has_value()) << i;
