@@ -6,7 +6,9 @@
 #include <fuse_lowlevel.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "buffer_pool.h"
+#include "init_reply.h"
 #include "log.h"
 #include "work_queue.h"
 
@@ -50,6 +53,7 @@ struct FuseSession::Impl {
   std::vector<uint8_t*> lent;
   bool lend_failed = false;
   std::vector<std::string> argv_storage;
+  InitReplyFlags init_flags;  // what libfuse 3.14 leaves out of its INIT reply (init_reply.h)
 
   // WRITE takes the receive buffer (its data stays there until the SMB write completes); the loop
   // then reads the next request into a fresh buffer.
@@ -205,6 +209,10 @@ void OpInit(void* userdata, fuse_conn_info* conn) {
   want(FUSE_CAP_READDIRPLUS);
   drop(FUSE_CAP_READDIRPLUS_AUTO);  // always plus: `ls -l` needs no stat round trips
   want(FUSE_CAP_PARALLEL_DIROPS);
+  // SMB stores no setuid/setgid bits or file capabilities (modes are the mount's file_mode and
+  // dir_mode): nothing to clear on chown, truncate or write, so the kernel need not fetch the
+  // attributes first to do it.
+  want(FUSE_CAP_HANDLE_KILLPRIV);
   want(FUSE_CAP_ASYNC_DIO);
   drop(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);  // never helped here
   drop(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);  // the kernel keeps locks local
@@ -223,6 +231,8 @@ void OpInit(void* userdata, fuse_conn_info* conn) {
     drop(FUSE_CAP_AUTO_INVAL_DATA);
   }
   impl->fs.SetWriteback((conn->want & FUSE_CAP_WRITEBACK_CACHE) != 0);
+  impl->init_flags.Want((conn->want & FUSE_CAP_PARALLEL_DIROPS) != 0,
+                        (conn->want & FUSE_CAP_HANDLE_KILLPRIV) != 0);
   Log(smb3::LogLevel::kInfo, "init: protocol 7.%u, max_write %u, writeback %s, max_readahead %u",
       conn->proto_minor, conn->max_write,
       (conn->want & FUSE_CAP_WRITEBACK_CACHE) ? "on" : "off", conn->max_readahead);
@@ -610,6 +620,36 @@ bool FuseSession::Mount(const std::string& mountpoint, std::string* error) {
     return false;
   }
   impl_->mounted = true;
+  // /dev/fuse through our own read and writev: the same system calls, with the INIT reply
+  // completed on its way out (init_reply.h). The descriptor stays the one fuse_session_mount made.
+  fuse_custom_io io{};
+  io.read = [](int fd, void* buf, size_t len, void* userdata) -> ssize_t {
+    const ssize_t n = ::read(fd, buf, len);
+    if (n > 0) static_cast<Impl*>(userdata)->init_flags.Observe(buf, static_cast<size_t>(n));
+    return n;
+  };
+  io.writev = [](int fd, iovec* iov, int count, void* userdata) -> ssize_t {
+    std::array<iovec, 8> copy;
+    std::array<uint8_t, 128> arg;
+    auto* impl = static_cast<Impl*>(userdata);
+    if (impl->init_flags.Patch(iov, count, &copy, &arg)) {
+      const ssize_t n = ::writev(fd, copy.data(), count);
+      const int saved = errno;
+      if (n >= 0) {
+        Log(smb3::LogLevel::kInfo, "init: added %s to libfuse %d.%d's reply, which leaves them out",
+            impl->init_flags.added().c_str(), fuse_version() / 100, fuse_version() % 100);
+      }
+      errno = saved;
+      return n;
+    }
+    return ::writev(fd, iov, count);
+  };
+  const int custom = fuse_session_custom_io(impl_->se, &io, fuse_session_fd(impl_->se));
+  if (custom != 0) {
+    Log(smb3::LogLevel::kWarning,
+        "cannot hook /dev/fuse I/O (%s): lookups in one directory stay serialized",
+        std::strerror(-custom));
+  }
   return true;
 }
 
