@@ -135,7 +135,7 @@ uint32_t SmbFs::AccessFor(int flags) const {
   return access;
 }
 
-void SmbFs::NoteNewDir(const std::string& path) {
+void SmbFs::NoteNewDir(const std::string& path, const smb3::FileInfo& info) {
   if (options_.actimeo <= 0) return;
   const auto ttl = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double>(options_.actimeo));
@@ -144,7 +144,42 @@ void SmbFs::NoteNewDir(const std::string& path) {
     const auto now = std::chrono::steady_clock::now();
     std::erase_if(new_dirs_, [now](const auto& kv) { return kv.second.expires <= now; });
   }
-  new_dirs_[path] = NewDir{std::chrono::steady_clock::now() + ttl, {}};
+  new_dirs_[path] = NewDir{std::chrono::steady_clock::now() + ttl, {}, info};
+}
+
+void SmbFs::NoteCreated(uint64_t parent, uint32_t create_action, const smb3::FileInfo& child) {
+  if (create_action != smb3::kFileCreated) return;  // opened or overwritten: the directory is as it was
+  auto dir = inodes_.Path(parent);
+  if (!dir.ok()) return;
+  std::lock_guard lock(new_dirs_mu_);
+  auto it = new_dirs_.find(*dir);
+  if (it == new_dirs_.end() || !it->second.info) return;
+  // The server stamps the directory when it adds the entry: the entry's own creation (or, where
+  // the server reports none, change) time, by the server's clock.
+  const smb3::FileTime t = std::max(child.creation_time, child.change_time);
+  smb3::FileInfo& info = *it->second.info;
+  info.last_write_time = std::max(info.last_write_time, t);
+  info.change_time = std::max(info.change_time, t);
+}
+
+void SmbFs::NoteDirChanged(uint64_t dir) {
+  auto path = inodes_.Path(dir);
+  if (!path.ok()) return;
+  std::lock_guard lock(new_dirs_mu_);
+  auto it = new_dirs_.find(*path);
+  if (it != new_dirs_.end()) it->second.info.reset();
+}
+
+std::optional<smb3::FileInfo> SmbFs::NewDirInfo(uint64_t ino) {
+  if (!inodes_.IsDirectory(ino)) return std::nullopt;
+  auto path = inodes_.Path(ino);
+  if (!path.ok()) return std::nullopt;
+  std::lock_guard lock(new_dirs_mu_);
+  auto it = new_dirs_.find(*path);
+  if (it == new_dirs_.end() || it->second.expires <= std::chrono::steady_clock::now()) {
+    return std::nullopt;
+  }
+  return it->second.info;
 }
 
 void SmbFs::NoteName(uint64_t parent, std::string_view name) {
@@ -215,6 +250,7 @@ smb3::Result<struct stat> SmbFs::GetAttr(uint64_t ino, std::optional<uint64_t> f
       return MakeStat(ino, *info);
     }
   }
+  if (auto known = NewDirInfo(ino)) return MakeStat(ino, *known);
   SMB3_ASSIGN_OR_RETURN(smb3::FileInfo info, InfoByIno(ino));
   return MakeStat(ino, info);
 }
@@ -227,6 +263,7 @@ smb3::Result<struct stat> SmbFs::GetAttr(uint64_t ino, std::optional<uint64_t> f
 smb3::Result<struct stat> SmbFs::SetAttr(uint64_t ino, std::optional<uint64_t> fh,
                                          const SetAttrRequest& req) {
   WaitWritesBehind(ino);  // a truncate or a time set lands after the writes answered before it
+  NoteDirChanged(ino);    // a directory's new times: asked of the server from now on
   const bool times = req.set_atime || req.set_mtime;
   if (!req.set_size && !times && !req.set_mode) {
     // chown: accepted, nothing to store; answer with what we just presented
@@ -358,7 +395,8 @@ smb3::Result<Entry> SmbFs::Mkdir(uint64_t parent, std::string_view name, mode_t)
   auto r = client_.Open(path, o);
   if (!r.ok()) return ToErrno(r.status());
   CloseQuietly(client_, r->handle);
-  if (r->create_action == 2) NoteNewDir(path);
+  NoteCreated(parent, r->create_action, r->info);
+  if (r->create_action == smb3::kFileCreated) NoteNewDir(path, r->info);
   const uint64_t ino = inodes_.Lookup(path, r->info);
   return MakeEntry(ino, r->info);
 }
@@ -376,6 +414,7 @@ smb3::Result<Entry> SmbFs::Mknod(uint64_t parent, std::string_view name, mode_t 
   auto r = client_.Open(path, o);
   if (!r.ok()) return ToErrno(r.status());
   CloseQuietly(client_, r->handle);
+  NoteCreated(parent, r->create_action, r->info);
   const uint64_t ino = inodes_.Lookup(path, r->info);
   return MakeEntry(ino, r->info);
 }
@@ -426,6 +465,7 @@ smb3::Status SmbFs::ClearReadOnly(const std::string& path) {
 smb3::Status SmbFs::Unlink(uint64_t parent, std::string_view name) {
   if (!NameOk(name)) return Err(ENOENT, "unlink");
   SMB3_ASSIGN_OR_RETURN(std::string path, inodes_.ChildPath(parent, name));
+  NoteDirChanged(parent);
   if (auto ino = inodes_.Find(path); ino && inodes_.OpenCount(*ino) > 0) {
     return HideOpenFile(*ino, path);
   }
@@ -441,6 +481,7 @@ smb3::Status SmbFs::Unlink(uint64_t parent, std::string_view name) {
 smb3::Status SmbFs::Rmdir(uint64_t parent, std::string_view name) {
   if (!NameOk(name)) return Err(ENOENT, "rmdir");
   SMB3_ASSIGN_OR_RETURN(std::string path, inodes_.ChildPath(parent, name));
+  NoteDirChanged(parent);
   smb3::Status st = client_.Rmdir(path);
   if (!st.ok()) return ToErrno(st);
   {
@@ -548,6 +589,7 @@ smb3::Result<std::pair<Entry, OpenReply>> SmbFs::Create(uint64_t parent, std::st
   NoteName(parent, name);
   auto r = client_.Open(path, o);
   if (!r.ok()) return ToErrno(r.status());
+  NoteCreated(parent, r->create_action, r->info);
   const uint64_t ino = inodes_.Lookup(path, r->info);
   inodes_.UpdateVersion(ino, r->info.end_of_file, r->info.last_write_time);
   auto state = std::make_shared<OpenFileState>();

@@ -25,7 +25,11 @@
 //  - New directories: for actimeo after this mount created a directory, a lookup of a name in it
 //    that this mount did not create there is answered "no such file" without asking the server
 //    (tar -x and cp -a look up every name before creating it); the staleness is that of a
-//    negative dentry.
+//    negative dentry. Its attributes are likewise answered from what this mount knows: those the
+//    mkdir's CREATE returned, with the write and change times moved to the creation time the
+//    server gave each entry created in it since (the kernel asks for a directory's attributes
+//    again after every create in it, to check its permissions). Any other change in it (unlink,
+//    rmdir, rename, a setattr of the directory) sends the next getattr to the server again.
 //  - Writes: a failed asynchronous write is answered with its errno; with the writeback cache the
 //    error is also kept and returned by the next flush (close) or fsync.
 //  - Write-behind (cache=strict): the kernel sends a write-through write and waits for its answer,
@@ -206,12 +210,18 @@ class SmbFs {
   smb3::Result<smb3::FileInfo> InfoByIno(uint64_t ino);
 
   // Directories this mount created (see "New directories" above).
-  void NoteNewDir(const std::string& path);
+  void NoteNewDir(const std::string& path, const smb3::FileInfo& info);
   void NoteName(uint64_t parent, std::string_view name);
+  // After a CREATE in `parent` that returned `child` with `create_action`.
+  void NoteCreated(uint64_t parent, uint32_t create_action, const smb3::FileInfo& child);
+  // After any other change of the directory `dir` or of its entries.
+  void NoteDirChanged(uint64_t dir);
   bool KnownAbsent(uint64_t parent, std::string_view name);
+  std::optional<smb3::FileInfo> NewDirInfo(uint64_t ino);
   struct NewDir {
     std::chrono::steady_clock::time_point expires;
     std::unordered_set<std::string> names;  // created here since: always asked of the server
+    std::optional<smb3::FileInfo> info;     // its attributes, while only creates changed it
   };
   std::mutex new_dirs_mu_;
   std::unordered_map<std::string, NewDir> new_dirs_;

@@ -95,10 +95,16 @@ struct OpenOptions {
 class OpenFile;
 using FileHandle = std::shared_ptr<OpenFile>;
 
+// [MS-SMB2] 2.2.14 CreateAction values.
+inline constexpr uint32_t kFileSuperseded = 0;
+inline constexpr uint32_t kFileOpened = 1;
+inline constexpr uint32_t kFileCreated = 2;
+inline constexpr uint32_t kFileOverwritten = 3;
+
 struct OpenResult {
   FileHandle handle;
   FileInfo info;
-  uint32_t create_action = 0;  // [MS-SMB2] 2.2.14 CreateAction: 0 superseded,1 opened,2 created,3 overwritten
+  uint32_t create_action = 0;  // kFileSuperseded, kFileOpened, kFileCreated or kFileOverwritten
 };
 
 using IoCallback = std::function<void(Result<size_t>)>;

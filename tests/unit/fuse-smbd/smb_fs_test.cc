@@ -7,8 +7,10 @@
 #include <linux/falloc.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <future>
+#include <thread>
 
 #include "memory_client.h"
 #include "smb3/ntstatus.h"
@@ -148,6 +150,70 @@ TEST_F(SmbFsTest, NewDirectoryAnswersLookupsWithoutTheServer) {
                                        .disposition = smb3::Disposition::kCreate});
   ASSERT_TRUE(client_.Close(r->handle).ok());
   EXPECT_NE(fs_.Lookup(old, "theirs")->ino, 0u);
+}
+
+smb3::FileTime MtimeOf(const struct stat& st) {
+  // FILETIME: 100 ns since 1601.
+  return (static_cast<smb3::FileTime>(st.st_mtim.tv_sec) + 11644473600ull) * 10000000ull +
+         static_cast<smb3::FileTime>(st.st_mtim.tv_nsec) / 100;
+}
+
+// The kernel asks for a directory's attributes after every create in it (to check permissions):
+// a directory this mount made answers from what the mount knows, its times moved by each entry
+// created in it; anything else that changes it sends the next getattr to the server.
+TEST_F(SmbFsTest, NewDirectoryAttributesFollowItsCreates) {
+  auto d = fs_.Mkdir(kRoot, "fresh", 0755);
+  ASSERT_TRUE(d.ok());
+  uint64_t before = client_.stats().requests;
+  auto st = fs_.GetAttr(d->ino, std::nullopt);
+  ASSERT_TRUE(st.ok());
+  EXPECT_TRUE(S_ISDIR(st->st_mode));
+  EXPECT_EQ(st->st_mode & 07777, 0750u);
+  EXPECT_EQ(client_.stats().requests, before);
+  EXPECT_EQ(MtimeOf(*st), client_.Stat("fresh")->last_write_time);
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));  // a later time than the mkdir's
+  auto [ino, fh] = CreateFile(d->ino, "a", O_RDWR | O_CREAT | O_EXCL);
+  ASSERT_TRUE(fs_.Release(fh).ok());
+  ASSERT_TRUE(fs_.Mkdir(d->ino, "sub", 0755).ok());
+  const smb3::FileInfo sub = *client_.Stat("fresh/sub");
+  before = client_.stats().requests;
+  st = fs_.GetAttr(d->ino, std::nullopt);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(client_.stats().requests, before);  // still from what the mount knows
+  const smb3::FileInfo server = *client_.Stat("fresh");
+  EXPECT_GT(MtimeOf(*st), MtimeOf(d->attr));  // the mkdir's times moved on
+  EXPECT_GE(MtimeOf(*st), sub.creation_time);  // moved by the last entry created
+  EXPECT_LE(MtimeOf(*st), server.last_write_time);
+
+  // Opening an existing name changes nothing; the answer stays local.
+  auto [ino2, fh2] = CreateFile(d->ino, "a");
+  EXPECT_EQ(ino2, ino);
+  ASSERT_TRUE(fs_.Release(fh2).ok());
+  before = client_.stats().requests;
+  ASSERT_TRUE(fs_.GetAttr(d->ino, std::nullopt).ok());
+  EXPECT_EQ(client_.stats().requests, before);
+
+  // An unlink: the server decides the times again.
+  ASSERT_TRUE(fs_.Unlink(d->ino, "a").ok());
+  before = client_.stats().requests;
+  st = fs_.GetAttr(d->ino, std::nullopt);
+  ASSERT_TRUE(st.ok());
+  EXPECT_GT(client_.stats().requests, before);
+  EXPECT_EQ(MtimeOf(*st), client_.Stat("fresh")->last_write_time);
+
+  // A setattr of a new directory does the same.
+  auto d2 = fs_.Mkdir(kRoot, "fresh2", 0755);
+  ASSERT_TRUE(d2.ok());
+  SetAttrRequest times;
+  times.set_mtime = true;
+  times.mtime = {1000000, 0};
+  ASSERT_TRUE(fs_.SetAttr(d2->ino, std::nullopt, times).ok());
+  before = client_.stats().requests;
+  st = fs_.GetAttr(d2->ino, std::nullopt);
+  ASSERT_TRUE(st.ok());
+  EXPECT_GT(client_.stats().requests, before);
+  EXPECT_EQ(st->st_mtim.tv_sec, 1000000);
 }
 
 TEST_F(SmbFsTest, ReadWriteAndAttributes) {
