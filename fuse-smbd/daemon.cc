@@ -76,21 +76,18 @@ std::string DescribeConnectError(const smb3::Status& st, const MountConfig& c) {
          c.client.share + ": " + smb3::DescribeError(st);
 }
 
-void RaiseReadahead(dev_t dev, uint32_t kb) {
+// Writes `value` to /sys/class/bdi/<dev>/<knob>; `what` names it in a warning.
+void SetBdi(dev_t dev, const char* knob, uint32_t value, const char* what) {
   char path[96];
-  snprintf(path, sizeof path, "/sys/class/bdi/%u:%u/read_ahead_kb", major(dev), minor(dev));
+  snprintf(path, sizeof path, "/sys/class/bdi/%u:%u/%s", major(dev), minor(dev), knob);
   const int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) {
-    Log(smb3::LogLevel::kWarning, "cannot raise read-ahead (%s): %s", path, strerror(errno));
-    return;
-  }
-  const std::string value = std::to_string(kb);
-  if (write(fd, value.data(), value.size()) != static_cast<ssize_t>(value.size())) {
-    Log(smb3::LogLevel::kWarning, "cannot raise read-ahead (%s): %s", path, strerror(errno));
+  const std::string text = std::to_string(value);
+  if (fd < 0 || write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    Log(smb3::LogLevel::kWarning, "cannot raise %s (%s): %s", what, path, strerror(errno));
   } else {
-    Log(smb3::LogLevel::kInfo, "read_ahead_kb=%u on %s", kb, path);
+    Log(smb3::LogLevel::kInfo, "%s=%u on %s", knob, value, path);
   }
-  close(fd);
+  if (fd >= 0) close(fd);
 }
 
 void WriteLine(int fd, const std::string& line) {
@@ -260,7 +257,15 @@ int RunDaemon(const MountConfig& config, bool mount_helper) {
       }
       return;
     }
-    if (geteuid() == 0 && config.readahead_kb != 0) RaiseReadahead(st.st_dev, config.readahead_kb);
+    if (geteuid() == 0 && config.readahead_kb != 0) {
+      SetBdi(st.st_dev, "read_ahead_kb", config.readahead_kb, "read-ahead");
+    }
+    // The kernel lets a FUSE mount hold 1 % of the system's dirty-page allowance (strictlimit):
+    // the writeback cache then throttles writers long before the mount's requests are in flight.
+    if (geteuid() == 0 && config.cache == CacheMode::kLoose && !config.read_only &&
+        config.dirty_ratio != 0) {
+      SetBdi(st.st_dev, "max_ratio", config.dirty_ratio, "the writeback cache's share of dirty pages");
+    }
     smb3::Status s = stats_server.Start(StatsSocketPath(mountpoint), [&](bool json) {
       StatsReport r;
       r.mountpoint = mountpoint;

@@ -333,6 +333,10 @@ ConfigStatus ApplyOne(std::string_view key_in, std::optional<std::string_view> v
     if (!ParseUnsigned(val, &config->readahead_kb) || config->readahead_kb > (1u << 20)) {
       return Error("readahead_kb=" + std::string(val) + ": expected KiB from 0 to 1048576");
     }
+  } else if (key == "dirty_ratio") {
+    if (!ParseUnsigned(val, &config->dirty_ratio) || config->dirty_ratio > 100) {
+      return Error("dirty_ratio=" + std::string(val) + ": expected a percentage from 0 to 100");
+    }
   } else if (key == "workers") {
     if (!ParseUnsigned(val, &config->workers) || config->workers > 64) {
       return Error("workers=" + std::string(val) + ": expected a thread count from 0 to 64");
@@ -651,6 +655,7 @@ std::string DescribeConfig(const MountConfig& c) {
   if (c.allow_other) o << ",allow_other";
   o << ",max_io_size=" << c.client.max_io_size << ",echo_interval=" << c.client.echo_interval.count()
     << ",readahead_kb=" << c.readahead_kb << ",writebehind_kb=" << c.writebehind_kb
+    << ",dirty_ratio=" << c.dirty_ratio
     << ",workers=" << c.workers;
   if (c.memory_size != 0) o << ",memsize=" << c.memory_size;
   for (const std::string& f : c.fuse_options) o << "," << f;

@@ -59,6 +59,8 @@ struct MountConfig {
   uint32_t rsize = 0;        // 0 = default; the client applies min(rsize, wsize) as its I/O cap
   uint32_t wsize = 0;
   uint32_t readahead_kb = 8192;  // read_ahead_kb set on the mount's bdi when running as root
+  // max_ratio set on the mount's bdi with cache=loose when running as root (0: the kernel's 1 %).
+  uint32_t dirty_ratio = 20;
   uint32_t writebehind_kb = kDefaultWriteBehindKb;
   unsigned workers = 4;          // threads for blocking metadata calls (0 = in the request loop)
   bool workers_set = false;

@@ -195,6 +195,12 @@ TEST(MountOptions, WriteBehindWindow) {
   EXPECT_EQ(FsOptionsFrom(c).write_behind, 2048u << 10);
 }
 
+TEST(MountOptions, DirtyRatio) {
+  EXPECT_EQ(Parsed("").dirty_ratio, 20u);
+  EXPECT_EQ(Parsed("dirty_ratio=0").dirty_ratio, 0u);
+  EXPECT_EQ(Parsed("dirty_ratio=100").dirty_ratio, 100u);
+}
+
 TEST(MountOptions, BadValuesNameTheOption) {
   struct Case {
     const char* opts;
@@ -207,6 +213,7 @@ TEST(MountOptions, BadValuesNameTheOption) {
       {"gid=no-such-group-xyz", "gid"}, {"backend=disk", "backend"}, {"ro=1", "ro"},
       {"username", "username"},    {"memsize=12Q", "memsize"},    {"seal=yes", "seal"},
       {"writebehind_kb=x", "writebehind_kb"}, {"writebehind_kb=2000000", "writebehind_kb"},
+      {"dirty_ratio=101", "dirty_ratio"}, {"dirty_ratio=-1", "dirty_ratio"},
   };
   for (const Case& c : cases) {
     const std::string err = ErrorOf(c.opts);
