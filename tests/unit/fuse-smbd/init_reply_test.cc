@@ -12,14 +12,9 @@ namespace {
 
 // The INIT request the kernel writes: header, then fuse_init_in offering `flags`.
 std::vector<uint8_t> InitRequest(uint64_t unique, uint32_t flags, uint32_t opcode = FUSE_INIT) {
-  fuse_in_header h{};
-  fuse_init_in in{};
-  h.len = sizeof h + sizeof in;
-  h.opcode = opcode;
-  h.unique = unique;
-  in.major = 7;
-  in.minor = 45;
-  in.flags = flags;
+  const fuse_init_in in{.major = 7, .minor = 45, .max_readahead = 0, .flags = flags};
+  const fuse_in_header h{
+      .len = sizeof(fuse_in_header) + sizeof in, .opcode = opcode, .unique = unique};
   std::vector<uint8_t> b(sizeof h + sizeof in);
   std::memcpy(b.data(), &h, sizeof h);
   std::memcpy(b.data() + sizeof h, &in, sizeof in);
@@ -31,10 +26,8 @@ struct ReplyIov {
   fuse_out_header header{};
   fuse_init_out out{};
   iovec iov[2];
-  ReplyIov(uint64_t unique, uint32_t flags, int32_t error = 0) {
-    header.len = sizeof header + sizeof out;
-    header.error = error;
-    header.unique = unique;
+  ReplyIov(uint64_t unique, uint32_t flags, int32_t error = 0)
+      : header{.len = sizeof(fuse_out_header) + sizeof(fuse_init_out), .error = error, .unique = unique} {
     out.major = 7;
     out.minor = 38;
     out.flags = flags;
@@ -52,61 +45,55 @@ fuse_init_out ArgOf(const std::array<iovec, 8>& copy) {
 
 constexpr uint32_t kLibfuse314Reply = FUSE_ASYNC_READ | FUSE_BIG_WRITES | FUSE_DO_READDIRPLUS;
 
-TEST(InitReplyFlags, AddsWhatTheKernelOffersAndInitWants) {
-  InitReplyFlags f;
-  auto req = InitRequest(2, FUSE_PARALLEL_DIROPS | FUSE_HANDLE_KILLPRIV | FUSE_ASYNC_READ);
-  f.Observe(req.data(), req.size());
-  f.Want(true, true);
-  ReplyIov r(2, kLibfuse314Reply);
+// The daemon's side: the kernel's INIT (unique 2) offering `offered`, init() wanting both flags or
+// neither, and the buffers Patch fills.
+struct Session {
+  InitReplyFlags flags;
   std::array<iovec, 8> copy;
   std::array<uint8_t, 128> arg;
-  ASSERT_TRUE(f.Patch(r.iov, 2, &copy, &arg));
-  const fuse_init_out out = ArgOf(copy);
+  Session(uint32_t offered, bool want) {
+    auto req = InitRequest(2, offered);
+    flags.Observe(req.data(), req.size());
+    flags.Want(want, want);
+  }
+  bool Patch(ReplyIov& r, int count = 2) { return flags.Patch(r.iov, count, &copy, &arg); }
+};
+
+TEST(InitReplyFlags, AddsWhatTheKernelOffersAndInitWants) {
+  Session s(FUSE_PARALLEL_DIROPS | FUSE_HANDLE_KILLPRIV | FUSE_ASYNC_READ, true);
+  ReplyIov r(2, kLibfuse314Reply);
+  ASSERT_TRUE(s.Patch(r));
+  const fuse_init_out out = ArgOf(s.copy);
   EXPECT_EQ(out.flags, kLibfuse314Reply | FUSE_PARALLEL_DIROPS | FUSE_HANDLE_KILLPRIV);
   EXPECT_EQ(out.max_write, 1u << 20);  // the rest of the reply as libfuse made it
-  EXPECT_EQ(copy[0].iov_base, r.iov[0].iov_base);
-  EXPECT_EQ(copy[1].iov_len, sizeof(fuse_init_out));
+  EXPECT_EQ(s.copy[0].iov_base, r.iov[0].iov_base);
+  EXPECT_EQ(s.copy[1].iov_len, sizeof(fuse_init_out));
   EXPECT_EQ(r.out.flags, kLibfuse314Reply);  // libfuse's own buffer is not written
-  EXPECT_EQ(f.added(), "parallel_dirops,handle_killpriv");
+  EXPECT_EQ(s.flags.added(), "parallel_dirops,handle_killpriv");
   // Only once: a later message with the same unique passes as it is.
-  EXPECT_FALSE(f.Patch(r.iov, 2, &copy, &arg));
+  EXPECT_FALSE(s.Patch(r));
 }
 
 TEST(InitReplyFlags, NeverAddsWhatTheKernelDidNotOffer) {
-  InitReplyFlags f;
-  auto req = InitRequest(2, FUSE_HANDLE_KILLPRIV);
-  f.Observe(req.data(), req.size());
-  f.Want(true, true);
+  Session s(FUSE_HANDLE_KILLPRIV, true);
   ReplyIov r(2, kLibfuse314Reply);
-  std::array<iovec, 8> copy;
-  std::array<uint8_t, 128> arg;
-  ASSERT_TRUE(f.Patch(r.iov, 2, &copy, &arg));
-  EXPECT_EQ(ArgOf(copy).flags, kLibfuse314Reply | FUSE_HANDLE_KILLPRIV);
-  EXPECT_EQ(f.added(), "handle_killpriv");
+  ASSERT_TRUE(s.Patch(r));
+  EXPECT_EQ(ArgOf(s.copy).flags, kLibfuse314Reply | FUSE_HANDLE_KILLPRIV);
+  EXPECT_EQ(s.flags.added(), "handle_killpriv");
 }
 
 TEST(InitReplyFlags, NeverAddsWhatInitDidNotWant) {
-  InitReplyFlags f;
-  auto req = InitRequest(2, FUSE_PARALLEL_DIROPS | FUSE_HANDLE_KILLPRIV);
-  f.Observe(req.data(), req.size());
-  f.Want(false, false);
+  Session s(FUSE_PARALLEL_DIROPS | FUSE_HANDLE_KILLPRIV, false);
   ReplyIov r(2, kLibfuse314Reply);
-  std::array<iovec, 8> copy;
-  std::array<uint8_t, 128> arg;
-  EXPECT_FALSE(f.Patch(r.iov, 2, &copy, &arg));
-  EXPECT_EQ(f.added(), "");
+  EXPECT_FALSE(s.Patch(r));
+  EXPECT_EQ(s.flags.added(), "");
 }
 
 TEST(InitReplyFlags, LeavesAReplyThatHasThemAlone) {
   // A libfuse that sends the flags itself (3.16 and later).
-  InitReplyFlags f;
-  auto req = InitRequest(2, FUSE_PARALLEL_DIROPS | FUSE_HANDLE_KILLPRIV);
-  f.Observe(req.data(), req.size());
-  f.Want(true, true);
+  Session s(FUSE_PARALLEL_DIROPS | FUSE_HANDLE_KILLPRIV, true);
   ReplyIov r(2, kLibfuse314Reply | FUSE_PARALLEL_DIROPS | FUSE_HANDLE_KILLPRIV);
-  std::array<iovec, 8> copy;
-  std::array<uint8_t, 128> arg;
-  EXPECT_FALSE(f.Patch(r.iov, 2, &copy, &arg));
+  EXPECT_FALSE(s.Patch(r));
 }
 
 TEST(InitReplyFlags, OtherMessagesPassUntouched) {
