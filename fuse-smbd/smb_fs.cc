@@ -263,7 +263,7 @@ smb3::Result<struct stat> SmbFs::GetAttr(uint64_t ino, std::optional<uint64_t> f
 smb3::Result<struct stat> SmbFs::SetAttr(uint64_t ino, std::optional<uint64_t> fh,
                                          const SetAttrRequest& req) {
   WaitWritesBehind(ino);  // a truncate or a time set lands after the writes answered before it
-  NoteDirChanged(ino);    // a directory's new times: asked of the server from now on
+  if (inodes_.IsDirectory(ino)) NoteDirChanged(ino);  // its new times: the server's from now on
   const bool times = req.set_atime || req.set_mtime;
   if (!req.set_size && !times && !req.set_mode) {
     // chown: accepted, nothing to store; answer with what we just presented
