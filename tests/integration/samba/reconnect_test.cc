@@ -254,8 +254,11 @@ TEST(Reconnect, ServerKilledAndRestartedMidCopy) {
   EXPECT_TRUE(std::equal(back.begin(), back.end(), src.end() - step));
   ASSERT_TRUE(c->Close(f).ok());
   auto st = c->stats();
+  // The reconnect after the restart re-opens by path. A later one (a slow machine missing the
+  // 2 s echo deadline) finds the re-opened handle durable and reconnects it without a re-open.
   EXPECT_GE(st.reconnects, 1u);
-  EXPECT_EQ(st.reopened_by_path, st.reconnects);
+  EXPECT_GE(st.reopened_by_path, 1u);
+  EXPECT_LE(st.reopened_by_path, st.reconnects);
   EXPECT_EQ(Sha256OfFile(s->share_path() / "restart.bin"), Sha256Of(src));
   std::printf("[ numbers ] restart: %llu reconnect(s), %llu re-open(s) by path, %zu bytes copied\n",
               static_cast<unsigned long long>(st.reconnects),
