@@ -422,7 +422,8 @@ TEST_F(RdmaIoSim, ExhaustedBuffersMakeTheNextIoWait) {
     SubmitRead(8192, 8192, second);  // blocks in Begin until the first buffer is released
     submitted.store(true);
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // The reader has reached the wait before the buffer comes back (not a guess at its timing).
+  ASSERT_TRUE(WaitUntil([&] { return Stats().rdma_acquire_waits == 1; }));
   EXPECT_FALSE(submitted.load());
   auto f1 = ParseReadRequestChannel(r1);
   ASSERT_TRUE(f1.ok() && f1->descriptors.size() == 1);

@@ -227,8 +227,11 @@ TEST(ReconnectSmbDirect, DeadPeerUnderARequestInFlightIsFoundByTheIdleTimer) {
   fo.progress = softrdma::FabricOptions::Progress::kOnPost;
   auto fabric = softrdma::Fabric::Create(fo);
   transport::SmbDirectOptions so;
-  so.smbd.keepalive_interval = 400ms;
-  so.smbd.keepalive_response_timeout = 400ms;
+  // Long enough that the request below is on the wire and the QP dead before the first keepalive
+  // on a slow machine (the timer runs from the negotiate): else that keepalive reaches the live
+  // peer, goes unanswered and ends the connection with kTimeout. Far below the 30 s request timeout.
+  so.smbd.keepalive_interval = 3s;
+  so.smbd.keepalive_response_timeout = 3s;
   Link link;
   ASSERT_NO_FATAL_FAILURE(Establish(*fabric, mu, link, so));
   std::promise<Result<Response>> in_flight;
@@ -241,12 +244,12 @@ TEST(ReconnectSmbDirect, DeadPeerUnderARequestInFlightIsFoundByTheIdleTimer) {
     fabric->InjectQpError(static_cast<LockedEndpoint&>(link.peer->endpoint()).inner());
   }
   auto f = in_flight.get_future();
-  ASSERT_EQ(f.wait_for(10s), std::future_status::ready) << "the dead peer was never noticed";
+  ASSERT_EQ(f.wait_for(25s), std::future_status::ready) << "the dead peer was never noticed";
   const auto took = std::chrono::steady_clock::now() - start;
   Result<Response> r = f.get();
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(r.status().Is(Code::kDisconnected)) << r.status().ToString();
-  EXPECT_LT(took, 5s);
+  EXPECT_LT(took, 15s);  // the idle timer, not the 30 s request timeout
   auto c = transport::SmbDirectSnapshot(link.conn->transport());
   ASSERT_TRUE(c.has_value());
   EXPECT_GE(c->smbd.keepalives_sent, 1u);  // found by the timer's keepalive, not by a request
@@ -272,6 +275,9 @@ TEST(ReconnectSmbDirect, IdleConnectionToASilentPeerEndsAfterAnUnansweredKeepali
   so.smbd.keepalive_interval = 300ms;
   so.smbd.keepalive_response_timeout = 500ms;
   Link link;
+  // The idle timer starts inside Establish (at the negotiate): the lower bounds count from before
+  // it, so that a slow Establish cannot make them fail; the upper one from after it.
+  const auto before = std::chrono::steady_clock::now();
   ASSERT_NO_FATAL_FAILURE(Establish(*fabric, mu, link, so));
   const auto start = std::chrono::steady_clock::now();
   std::vector<uint8_t> storage;
@@ -281,12 +287,11 @@ TEST(ReconnectSmbDirect, IdleConnectionToASilentPeerEndsAfterAnUnansweredKeepali
     if (d && (d->flags & smbd::SMB_DIRECT_RESPONSE_REQUESTED)) keepalive = d;
   }
   ASSERT_TRUE(keepalive.has_value()) << "no keepalive on an idle connection";
-  EXPECT_GE(std::chrono::steady_clock::now() - start, 250ms);  // not before the interval
+  EXPECT_GE(std::chrono::steady_clock::now() - before, 300ms);  // not before the interval
   ASSERT_EQ(link.closed_once.get_future().wait_for(10s), std::future_status::ready)
       << "an unanswered keepalive did not end the connection";
-  const auto took = std::chrono::steady_clock::now() - start;
-  EXPECT_GE(took, 700ms);  // interval + response time
-  EXPECT_LT(took, 5s);
+  EXPECT_GE(std::chrono::steady_clock::now() - before, 800ms);  // interval + response time
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
   {
     std::lock_guard lock(link.mu);
     ASSERT_EQ(link.closed.size(), 1u);

@@ -65,7 +65,9 @@ std::unique_ptr<FaultProxy> ProxyOrDie(const SambaServer& s) {
 
 ClientOptions OptionsFor(const SambaServer& s, uint16_t port) {
   ClientOptions o = test::SambaClientOptions(s, port);
-  o.reconnect_timeout = std::chrono::seconds(30);
+  // Long enough for a restart of Samba on a loaded machine (KillAll's wait, samba-ctl stop and
+  // start with its readiness check): a test that means to see the client give up sets its own.
+  o.reconnect_timeout = std::chrono::seconds(120);
   return o;
 }
 
@@ -346,8 +348,8 @@ TEST(Reconnect, FlippedByteInSignedResponseIsRejected) {
 }
 
 // A server that stops answering (the proxy stalls the connection: TCP stays up) is found dead by
-// the echo keepalive within echo_interval (plus the 1 s tick), and the client moves to a new
-// connection on which the blocked read completes.
+// the echo keepalive within echo_interval (plus the 1 s tick), long before the request timeout,
+// and the client moves to a new connection on which the blocked read completes.
 TEST(Reconnect, EchoDetectsStalledServer) {
   auto s = StartOrDie(DurableSamba());
   ASSERT_TRUE(s);
@@ -369,8 +371,11 @@ TEST(Reconnect, EchoDetectsStalledServer) {
   auto took = std::chrono::steady_clock::now() - t0;
   ASSERT_TRUE(n.ok()) << n.status().ToString();
   EXPECT_TRUE(back == data);
-  EXPECT_EQ(c->stats().reconnects, 1u);
-  EXPECT_LE(took, o.echo_interval + std::chrono::milliseconds(2500))
+  // The echo noticed it, not the 60 s request timeout. A loaded machine (sanitizers, parallel
+  // tests) can take many seconds for the new connection's handshake and re-open, and can even miss
+  // the 2 s echo deadline on it once more: no tighter bound than the request timeout's third.
+  EXPECT_GE(c->stats().reconnects, 1u);
+  EXPECT_LT(took, o.request_timeout / 3)
       << "stall noticed after " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
   std::printf("[ numbers ] stalled server detected and read completed after %lld ms (echo_interval 2 s)\n",
               static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
