@@ -147,60 +147,48 @@ void SmbFs::NoteNewDir(const std::string& path, const smb3::FileInfo& info) {
   new_dirs_[path] = NewDir{std::chrono::steady_clock::now() + ttl, {}, info};
 }
 
+template <typename F>
+auto SmbFs::WithNewDir(uint64_t dir, F f) -> decltype(f(std::declval<NewDir&>())) {
+  using R = decltype(f(std::declval<NewDir&>()));
+  auto path = inodes_.Path(dir);
+  if (!path.ok()) return R();
+  std::lock_guard lock(new_dirs_mu_);
+  auto it = new_dirs_.find(*path);
+  if (it == new_dirs_.end()) return R();
+  if (it->second.expires <= std::chrono::steady_clock::now()) {
+    new_dirs_.erase(it);
+    return R();
+  }
+  return f(it->second);
+}
+
 void SmbFs::NoteCreated(uint64_t parent, uint32_t create_action, const smb3::FileInfo& child) {
   if (create_action != smb3::kFileCreated) return;  // opened or overwritten: the directory is as it was
-  auto dir = inodes_.Path(parent);
-  if (!dir.ok()) return;
-  std::lock_guard lock(new_dirs_mu_);
-  auto it = new_dirs_.find(*dir);
-  if (it == new_dirs_.end() || !it->second.info) return;
-  // The server stamps the directory when it adds the entry: the entry's own creation (or, where
-  // the server reports none, change) time, by the server's clock.
-  const smb3::FileTime t = std::max(child.creation_time, child.change_time);
-  smb3::FileInfo& info = *it->second.info;
-  info.last_write_time = std::max(info.last_write_time, t);
-  info.change_time = std::max(info.change_time, t);
+  WithNewDir(parent, [&child](NewDir& d) {
+    if (!d.info) return;
+    // The server stamps the directory when it adds the entry: the entry's own creation (or, where
+    // the server reports none, change) time, by the server's clock.
+    const smb3::FileTime t = std::max(child.creation_time, child.change_time);
+    d.info->last_write_time = std::max(d.info->last_write_time, t);
+    d.info->change_time = std::max(d.info->change_time, t);
+  });
 }
 
 void SmbFs::NoteDirChanged(uint64_t dir) {
-  auto path = inodes_.Path(dir);
-  if (!path.ok()) return;
-  std::lock_guard lock(new_dirs_mu_);
-  auto it = new_dirs_.find(*path);
-  if (it != new_dirs_.end()) it->second.info.reset();
+  WithNewDir(dir, [](NewDir& d) { d.info.reset(); });
 }
 
 std::optional<smb3::FileInfo> SmbFs::NewDirInfo(uint64_t ino) {
   if (!inodes_.IsDirectory(ino)) return std::nullopt;
-  auto path = inodes_.Path(ino);
-  if (!path.ok()) return std::nullopt;
-  std::lock_guard lock(new_dirs_mu_);
-  auto it = new_dirs_.find(*path);
-  if (it == new_dirs_.end() || it->second.expires <= std::chrono::steady_clock::now()) {
-    return std::nullopt;
-  }
-  return it->second.info;
+  return WithNewDir(ino, [](NewDir& d) { return d.info; });
 }
 
 void SmbFs::NoteName(uint64_t parent, std::string_view name) {
-  auto dir = inodes_.Path(parent);
-  if (!dir.ok()) return;
-  std::lock_guard lock(new_dirs_mu_);
-  auto it = new_dirs_.find(*dir);
-  if (it != new_dirs_.end()) it->second.names.emplace(name);
+  WithNewDir(parent, [name](NewDir& d) { d.names.emplace(name); });
 }
 
 bool SmbFs::KnownAbsent(uint64_t parent, std::string_view name) {
-  auto dir = inodes_.Path(parent);
-  if (!dir.ok()) return false;
-  std::lock_guard lock(new_dirs_mu_);
-  auto it = new_dirs_.find(*dir);
-  if (it == new_dirs_.end()) return false;
-  if (it->second.expires <= std::chrono::steady_clock::now()) {
-    new_dirs_.erase(it);
-    return false;
-  }
-  return it->second.names.count(std::string(name)) == 0;
+  return WithNewDir(parent, [name](NewDir& d) { return d.names.count(std::string(name)) == 0; });
 }
 
 smb3::Result<Entry> SmbFs::Lookup(uint64_t parent, std::string_view name) {

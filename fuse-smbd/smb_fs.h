@@ -56,12 +56,13 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
-#include <unordered_map>
-#include <unordered_set>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
 
 #include "handle_table.h"
 #include "inode_table.h"
@@ -223,6 +224,10 @@ class SmbFs {
     std::unordered_set<std::string> names;  // created here since: always asked of the server
     std::optional<smb3::FileInfo> info;     // its attributes, while only creates changed it
   };
+  // Calls f with the live record of directory `dir` under new_dirs_mu_ and returns its result;
+  // without one (none, or expired: then dropped) returns a value-initialized result instead.
+  template <typename F>
+  auto WithNewDir(uint64_t dir, F f) -> decltype(f(std::declval<NewDir&>()));
   std::mutex new_dirs_mu_;
   std::unordered_map<std::string, NewDir> new_dirs_;
 
