@@ -120,14 +120,6 @@ ssize_t WriteWithoutSigpipe(int fd, const char* data, size_t size) {
   return n;
 }
 
-// True while PID runs: a zombie has exited (its files are closed) and only waits to be reaped.
-bool Alive(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const size_t paren = stat.rfind(')');
-  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
-}
-
 }  // namespace
 
 CommandResult RunCommand(const std::vector<std::string>& argv, const RunOptions& options) {
@@ -324,32 +316,16 @@ bool SambaServer::RunStart(uint16_t port, std::string* error) {
 }
 
 int SambaServer::KillAll() const {
-  const std::string conf = smb_conf_path().string();
-  std::vector<pid_t> killed;
-  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream in(e.path() / "cmdline", std::ios::binary);
-    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    std::ifstream cin(e.path() / "comm");
-    std::string comm;
-    std::getline(cin, comm);
-    if (comm.rfind("smbd", 0) != 0 && comm.rfind("samba", 0) != 0 && comm.rfind("rpcd", 0) != 0)
-      continue;
-    if (cmd.find(conf) == std::string::npos) continue;
-    const pid_t pid = std::stoi(name);
-    if (kill(pid, SIGKILL) == 0) killed.push_back(pid);
+  // samba-ctl waits until each killed process has exited, as a crashed server's have: else a
+  // Restart() right after this could meet the old listener on the port.
+  CommandResult r = RunCommand({"bash", SambaCtlPath(), "kill", dir_.string()},
+                               RunOptions{.timeout = std::chrono::seconds(30)});
+  if (!r.ok()) {
+    std::fprintf(stderr, "SambaServer: samba-ctl kill %s failed: %s\n", dir_.c_str(),
+                 r.output.c_str());
+    return 0;
   }
-  const int count = static_cast<int>(killed.size());
-  // SIGKILL only starts the exit. Wait (up to 10 s) until each process has closed its files and
-  // sockets, as a crashed server has: else a Restart() right after this could meet the old
-  // listener on the port, which smbd's SO_REUSEPORT lets the new one share.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!killed.empty() && std::chrono::steady_clock::now() < deadline) {
-    std::erase_if(killed, [](pid_t pid) { return !Alive(pid); });
-    if (!killed.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return count;
+  return std::atoi(r.output.c_str());
 }
 
 bool SambaServer::Restart(std::string* error) {

@@ -81,8 +81,8 @@ class SambaServer {
   // if either step failed (e.g. the port was taken meanwhile).
   bool Restart(std::string* error = nullptr);
 
-  // Kills every smbd process of this instance with SIGKILL, as a crash would (found by its
-  // smb.conf on the command line); returns how many. Restart() brings it back.
+  // Kills every Samba process of this instance with SIGKILL, as a crash would, and waits until
+  // they have exited (`samba-ctl kill`); returns how many. Restart() brings it back.
   int KillAll() const;
 
   const std::string& host() const { return host_; }  // "127.0.0.1"

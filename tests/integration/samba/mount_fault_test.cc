@@ -232,25 +232,42 @@ TEST_F(MountFault, DdSurvivesSambaRestart) {
   const std::string want = Sha256(src);
   const fs::path server_copy = samba_->share_path() / "restart";
 
-  std::atomic<bool> running{true}, restarted{false};
-  std::thread killer([&] {
-    // Once a quarter of the file is on the server.
-    std::error_code ec;
-    while (running && !(fs::exists(server_copy, ec) && fs::file_size(server_copy, ec) >= mib * kMiB / 4))
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    if (!running) return;
-    EXPECT_GT(samba_->KillAll(), 0);
-    std::string error;
-    EXPECT_TRUE(samba_->Restart(&error)) << error;
-    restarted = true;
+  // One open of the file across the restart: a shell holds it on fd 3 while one dd writes the
+  // first half and, once Samba has been killed and restarted, a second dd writes the rest and
+  // fsyncs. The pause is by handshake (files in work_), so the kill lands mid-copy however fast
+  // or slow this machine is.
+  const fs::path half = work_ / "half-written", go = work_ / "go-on";
+  const std::string script =
+      "set -e; exec 3>\"$1\"; dd if=\"$2\" bs=1M count=$3 status=none >&3; : >\"$4\"; "
+      "for i in $(seq 1 3000); do [ -e \"$5\" ] && break; sleep 0.1; done; [ -e \"$5\" ]; "
+      "dd if=\"$2\" bs=1M skip=$3 conv=fsync status=none >&3; exec 3>&-";
+  test::CommandResult dd;
+  std::thread writer([&] {
+    dd = RunCommand({"bash", "-c", script, "dd-across-restart", (mnt_ / "restart").string(), src,
+                     std::to_string(mib / 2), half.string(), go.string()},
+                    {.timeout = std::chrono::minutes(10)});
   });
-  auto dd = RunCommand({"dd", "if=" + src, "of=" + (mnt_ / "restart").string(), "bs=1M", "conv=fsync",
-                        "status=none"},
-                       {.timeout = std::chrono::minutes(5)});
-  running = false;
-  killer.join();
-  ASSERT_TRUE(restarted) << "dd ended before a quarter of the file reached the server";
-  ASSERT_TRUE(dd.ok()) << "dd through the mount failed across the Samba restart: " << dd.output;
+  // Once dd wrote half and at least a quarter of the file is on the server.
+  std::error_code ec;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+  while (!(fs::exists(half, ec) && fs::file_size(server_copy, ec) >= mib * kMiB / 4) &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const bool halfway = fs::exists(half, ec);
+  int killed = 0;
+  std::string error;
+  bool restarted = false;
+  if (halfway) {
+    killed = samba_->KillAll();
+    restarted = samba_->Restart(&error);
+  }
+  std::ofstream(go.string()).put('\n');
+  writer.join();
+  ASSERT_TRUE(halfway) << "dd did not write the first half within 5 minutes: " << dd.output;
+  EXPECT_GT(killed, 0);
+  ASSERT_TRUE(restarted) << error;
+  ASSERT_TRUE(dd.ok()) << "dd through the mount failed across the Samba restart (exit "
+                       << dd.exit_code << "): " << dd.output;
   EXPECT_EQ(Sha256(server_copy.string()), want) << "the server's copy differs";
   // The daemon's client says how the open came back.
   auto stats = RunCommand({bin_, "stats", mnt_.string(), "--json"});
