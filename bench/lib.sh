@@ -82,6 +82,14 @@ bench_machine() {
   echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
+# CPU time PID has used, in clock ticks (getconf CLK_TCK per second): user + system, and with
+# "children" also that of the children it has waited for; 0 when PID has gone.
+bench_proc_cpu() { # PID [children]
+  local f
+  f=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
+  if [ "${2:-}" = children ]; then awk '{ print $12 + $13 + $14 + $15 }' <<<"$f"; else awk '{ print $12 + $13 }' <<<"$f"; fi
+}
+
 # --- timing ---------------------------------------------------------------------------------------
 
 # Runs CMD... once; prints its wall time in seconds. Its output is appended to BENCH_LOG; a failing
