@@ -17,9 +17,7 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
-#include <iterator>
 #include <sstream>
-#include <thread>
 
 extern char** environ;
 
