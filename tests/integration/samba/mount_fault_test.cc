@@ -250,7 +250,8 @@ TEST_F(MountFault, DdSurvivesSambaRestart) {
   // Once dd wrote half and at least a quarter of the file is on the server.
   std::error_code ec;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
-  while (!(fs::exists(half, ec) && fs::file_size(server_copy, ec) >= mib * kMiB / 4) &&
+  while (!(fs::exists(half, ec) && fs::exists(server_copy, ec) &&
+           fs::file_size(server_copy, ec) >= mib * kMiB / 4) &&
          std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   const bool halfway = fs::exists(half, ec);
